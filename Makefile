@@ -1,0 +1,43 @@
+# make demo  - set up from nothing and produce the example project through every asset
+# make test  - set up and run the test suite (needs PostgreSQL and Redis; started when missing)
+# make dev   - the Dagster UI on http://127.0.0.1:3000, on the same instance the demo used
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: setup system demo dev test services bench clean
+
+setup: system $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
+
+system:
+	@bash scripts/system-packages.sh
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	ln -sf $(CURDIR)/dagster.yaml $@
+
+demo: setup
+	$(BIN)/pipeline demo $(BRIEF)
+
+dev: setup
+	$(BIN)/dagster dev -h 127.0.0.1 -p $${PORT:-3000} -w workspace.yaml
+
+services:
+	@bash scripts/services.sh
+
+test: setup services
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python benchmarks/render/run.py
+
+clean:
+	rm -rf $(VENV) .dagster_home data/projects data/cache

@@ -1,0 +1,1 @@
+"""An AI content-production pipeline on Dagster."""

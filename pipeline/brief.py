@@ -1,0 +1,208 @@
+"""The brief: what a user asks for, validated before anything is created or launched."""
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from pipeline.defs.text.models import Outline
+
+# The assets of `produce_project`, upstream first. `stop_at` names one of them.
+STAGES = (
+    "brief",
+    "outline",
+    "chapters",
+    "manuscript",
+    "script",
+    "narration",
+    "images",
+    "video",
+    "thumbnail",
+)
+LANGUAGES = ("en", "zh")
+MAX_PROMPT_CHARS = 4000
+MAX_CONTEXT_CHARS = 20000
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+_Strict = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class BriefError(ValueError):
+    """A brief broke one or more rules; `problems` holds one line per broken rule."""
+
+    def __init__(self, problems: list[str], source: str = "brief"):
+        self.problems = problems
+        self.source = source
+        super().__init__(f"{source} is invalid:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class VideoSettings(BaseModel):
+    model_config = _Strict
+    target_seconds: int = Field(default=240, ge=20, le=3600)
+    segment_min_seconds: float = Field(default=5, ge=1, le=60)
+    segment_max_seconds: float = Field(default=20, ge=2, le=120)
+    total_min_seconds: int = Field(default=180, ge=10, le=3600)
+    total_max_seconds: int = Field(default=600, ge=10, le=7200)
+    voice: str | None = Field(default=None, max_length=100)
+    logo: str | None = Field(default=None, max_length=500, description="image under the data folder")
+    ken_burns: bool = False
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> "VideoSettings":
+        if self.segment_min_seconds >= self.segment_max_seconds:
+            raise ValueError("segment_min_seconds must be below segment_max_seconds")
+        if self.total_min_seconds >= self.total_max_seconds:
+            raise ValueError("total_min_seconds must be below total_max_seconds")
+        if not self.total_min_seconds <= self.target_seconds <= self.total_max_seconds:
+            raise ValueError(
+                f"target_seconds ({self.target_seconds}) must lie between total_min_seconds "
+                f"({self.total_min_seconds}) and total_max_seconds ({self.total_max_seconds})"
+            )
+        return self
+
+
+class ContextItem(BaseModel):
+    """Material a document cites: inline text or a file under the data folder."""
+
+    model_config = _Strict
+    title: str | None = Field(default=None, max_length=200)
+    text: str | None = Field(default=None, max_length=MAX_CONTEXT_CHARS)
+    file: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "ContextItem":
+        if (self.text is None) == (self.file is None):
+            raise ValueError("give exactly one of text or file")
+        if self.text is not None and not self.text:
+            raise ValueError("text must not be empty")
+        return self
+
+
+class Brief(BaseModel):
+    model_config = _Strict
+    project_id: str = Field(min_length=1, max_length=64)
+    title: str | None = Field(default=None, max_length=200)
+    kind: Literal["novel", "document", "video"] = "document"
+    language: str = "en"
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+    chapters: int = Field(default=3, ge=1, le=50)
+    chapter_words: int = Field(default=400, ge=50, le=20000)
+    style: str = Field(default="clear and vivid", min_length=1, max_length=200)
+    source_text: str | None = Field(default=None, max_length=200000)
+    video: VideoSettings = Field(default_factory=VideoSettings)
+    outline: Outline | None = None
+    context: list[ContextItem] = Field(default_factory=list, max_length=50)
+    stop_at: str | None = None
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+    @field_validator("project_id")
+    @classmethod
+    def _safe_slug(cls, value: str) -> str:
+        if _CONTROL.search(value):
+            raise ValueError("must not contain control characters")
+        if "/" in value or "\\" in value or ".." in value:
+            raise ValueError("must not contain path separators or '..'")
+        if not _SLUG.match(value):
+            raise ValueError(
+                "must be a slug: lowercase letters, digits, '-' or '_', starting and ending "
+                "with a letter or digit, at most 64 characters"
+            )
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _supported_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"unsupported language {value!r}; supported: {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator("prompt", "title", "style")
+    @classmethod
+    def _no_control(cls, value: str | None) -> str | None:
+        if value is not None and _CONTROL.search(value.replace("\n", "").replace("\t", "")):
+            raise ValueError("must not contain control characters")
+        return value
+
+    @field_validator("stop_at")
+    @classmethod
+    def _known_stage(cls, value: str | None) -> str | None:
+        if value is not None and value not in STAGES:
+            raise ValueError(f"unknown asset {value!r}; one of: {', '.join(STAGES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> "Brief":
+        if self.kind == "video" and not self.source_text:
+            raise ValueError("kind 'video' needs source_text: the text the video is made from")
+        if self.kind != "video" and self.source_text:
+            raise ValueError("source_text is only for kind 'video'")
+        if self.outline is not None and self.kind == "video":
+            raise ValueError("an outline cannot be given for kind 'video'")
+        data_dir = (info.context or {}).get("data_dir")
+        if data_dir is not None:
+            for number, item in enumerate(self.context):
+                if item.file is not None:
+                    resolve_data_path(data_dir, item.file, f"context.{number}.file")
+            if self.video.logo:
+                resolve_data_path(data_dir, self.video.logo, "video.logo")
+        return self
+
+    @property
+    def chapter_count(self) -> int:
+        return len(self.outline.chapters) if self.outline else self.chapters
+
+
+def resolve_data_path(data_dir: str | Path, relative: str, field: str) -> Path:
+    """The file `relative` under `data_dir`, refusing anything that leads outside it."""
+    root = Path(data_dir).resolve()
+    if _CONTROL.search(relative) or Path(relative).is_absolute():
+        raise ValueError(f"{field}: must be a relative path inside the data folder")
+    path = (root / relative).resolve()
+    if root != path and root not in path.parents:
+        raise ValueError(f"{field}: {relative!r} leads outside the data folder")
+    if not path.is_file():
+        raise ValueError(f"{field}: no file {relative!r} in the data folder {root}")
+    return path
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "brief"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif error["type"] == "missing":
+        message = "required field is missing"
+    return f"{where}: {message}"
+
+
+def parse_brief(data: Any, data_dir: str | Path | None = None, source: str = "brief") -> Brief:
+    """Validate `data` (a mapping) as a Brief, or raise BriefError listing every broken rule."""
+    if not isinstance(data, dict):
+        raise BriefError([f"must be a mapping of fields, got {type(data).__name__}"], source)
+    try:
+        return Brief.model_validate(data, context={"data_dir": data_dir})
+    except ValidationError as e:
+        raise BriefError([_describe(err) for err in e.errors()], source) from None
+
+
+def load_brief(path: str | Path, data_dir: str | Path | None = None) -> Brief:
+    """Read a YAML or JSON brief file and validate it."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise BriefError([f"cannot read the file: {e.strerror}"], str(path)) from None
+    except yaml.YAMLError as e:
+        raise BriefError([f"not valid YAML: {e}"], str(path)) from None
+    return parse_brief(data, data_dir, source=str(path))

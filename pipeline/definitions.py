@@ -1,0 +1,14 @@
+"""The `pipeline` code location: assets, job and resources."""
+
+import dagster as dg
+
+from pipeline.defs.ops.jobs import produce_project
+from pipeline.defs.resources import build_resources
+from pipeline.defs.text import assets as text_assets
+from pipeline.defs.video import images, narration, render, script
+
+defs = dg.Definitions(
+    assets=dg.load_assets_from_modules([text_assets, script, narration, images, render]),
+    jobs=[produce_project],
+    resources=build_resources(),
+)

@@ -1,0 +1,20 @@
+"""Jobs: `produce_project` materialises every asset of one project partition."""
+
+import dagster as dg
+
+from pipeline.brief import STAGES
+from pipeline.defs.common import projects
+
+produce_project = dg.define_asset_job(
+    name="produce_project",
+    selection=dg.AssetSelection.assets(*STAGES),
+    partitions_def=projects,
+    description="Every artifact of one project, from its brief (run config of `brief`) to the thumbnail.",
+)
+
+
+
+def selection_up_to(stop_at: str | None, asset_graph) -> list[dg.AssetKey]:
+    """The assets a run selects: every one, or `stop_at` and everything upstream of it."""
+    selection = dg.AssetSelection.assets(*STAGES) if stop_at is None else dg.AssetSelection.assets(stop_at).upstream()
+    return sorted(selection.resolve(asset_graph), key=lambda k: STAGES.index(k.path[-1]))

@@ -1,0 +1,78 @@
+"""Resources: the data folder, the IO manager for typed artifacts, and the providers per role."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+from pydantic import BaseModel
+
+from pipeline.providers.images import ImageProvider, ProceduralImages
+from pipeline.providers.offline_text import OfflineText
+from pipeline.providers.speech import OfflineSpeech, SpeechProvider
+from pipeline.providers.text import TextProvider
+from pipeline.store import ProjectFiles, default_data_dir
+
+
+class DataFolder(dg.ConfigurableResource):
+    """The folder under which every project's artifacts live."""
+
+    data_dir: str
+
+    def project(self, project: str) -> ProjectFiles:
+        return ProjectFiles(self.data_dir, project)
+
+
+class ProjectIOManager(dg.ConfigurableIOManager):
+    """Stores each asset's typed result as `<data>/projects/<project>/<asset>.json`."""
+
+    data_dir: str
+
+    def _path(self, context: dg.OutputContext | dg.InputContext) -> Path:
+        key = context.asset_key.path[-1]
+        return ProjectFiles(self.data_dir, context.asset_partition_key).path(f"{key}.json")
+
+    def handle_output(self, context: dg.OutputContext, obj: BaseModel) -> None:
+        from pipeline.store import atomic_write
+
+        atomic_write(self._path(context), obj.model_dump_json(indent=2))
+
+    def load_input(self, context: dg.InputContext) -> BaseModel:
+        path = self._path(context)
+        model = context.dagster_type.typing_type
+        if not path.exists():
+            raise dg.Failure(
+                description=f"{path} is missing: materialise {context.asset_key.to_user_string()} "
+                f"for project {context.asset_partition_key} first",
+                allow_retries=False,
+            )
+        return model.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+_TEXT = {"offline": OfflineText}
+_SPEECH = {"offline": OfflineSpeech}
+_IMAGES = {"offline": ProceduralImages}
+
+
+def _choose(role: str, table: dict[str, type]) -> dg.ConfigurableResource:
+    variable = f"PIPELINE_{role.upper()}_PROVIDER"
+    name = os.environ.get(variable, "offline").strip().lower()
+    if name not in table:
+        raise dg.DagsterInvalidConfigError(
+            f"{variable}={name!r} is not a known {role} provider; choose one of: {', '.join(table)}", [], None
+        )
+    return table[name]()
+
+
+def build_resources(data_dir: str | Path | None = None) -> dict[str, object]:
+    """The resources of this environment, chosen by `PIPELINE_*` variables (offline by default)."""
+    folder = str(data_dir or default_data_dir())
+    text: TextProvider = _choose("text", _TEXT)  # type: ignore[assignment]
+    speech: SpeechProvider = _choose("speech", _SPEECH)  # type: ignore[assignment]
+    images: ImageProvider = _choose("images", _IMAGES)  # type: ignore[assignment]
+    return {
+        "files": DataFolder(data_dir=folder),
+        "io_manager": ProjectIOManager(data_dir=folder),
+        "text_provider": text,
+        "speech_provider": speech,
+        "image_provider": images,
+    }

@@ -1,0 +1,159 @@
+"""Text assets: brief -> outline -> chapters -> manuscript."""
+
+import json
+
+import dagster as dg
+
+from pipeline.brief import Brief, BriefError, parse_brief
+from pipeline.defs.checks import chapters_missing
+from pipeline.defs.common import ASSET_DEFAULTS, failures
+from pipeline.defs.resources import DataFolder
+from pipeline.defs.text import prompts
+from pipeline.defs.text.models import Chapter, ChapterMemory, Chapters, Manuscript, Outline
+from pipeline.defs.text.sources import collect_sources, outline_from_text, split_source_text
+from pipeline.events.progress import Progress
+from pipeline.providers.structured import ask_structured
+from pipeline.providers.text import TextProvider, TextRequest
+from pipeline.store import atomic_write, item_key
+
+
+def words(text: str, language: str) -> int:
+    """Words (en) or characters without spaces (zh) in a text."""
+    return len("".join(text.split())) if language == "zh" else len(text.split())
+
+
+@dg.asset(config_schema=dg.Permissive(), group_name="text", **ASSET_DEFAULTS)
+def brief(context: dg.AssetExecutionContext, files: DataFolder) -> Brief:
+    """The project's brief, from run config, validated."""
+    data = dict(context.op_execution_context.op_config or {})
+    data.setdefault("project_id", context.partition_key)
+    try:
+        value = parse_brief(data, files.data_dir, source=f"brief of project {context.partition_key}")
+    except BriefError as e:
+        raise dg.Failure(description=str(e), allow_retries=False) from None
+    if value.project_id != context.partition_key:
+        raise dg.Failure(
+            description=f"brief.project_id is {value.project_id!r} but the run is for partition "
+            f"{context.partition_key!r}: launch it with tag dagster/partition={value.project_id}",
+            allow_retries=False,
+        )
+    context.add_output_metadata({
+        "kind": value.kind, "language": value.language, "chapters": value.chapter_count,
+        "prompt": dg.MetadataValue.md(value.prompt[:500]),
+    })
+    return value
+
+
+def _system(b: Brief) -> str:
+    return prompts.SYSTEM.format(language=b.language, style=b.style)
+
+
+@dg.asset(group_name="text", **ASSET_DEFAULTS)
+def outline(context: dg.AssetExecutionContext, brief: Brief, text_provider: TextProvider) -> Outline:
+    """Title, logline and chapter plan (and a story bible for novels)."""
+    if brief.outline is not None:
+        value, source = brief.outline, "user"
+    elif brief.kind == "video":
+        value, source = outline_from_text(brief), "source_text"
+    else:
+        request = TextRequest(
+            task="outline", system=_system(brief),
+            prompt=prompts.OUTLINE.format(**brief.model_dump(include={"kind", "prompt", "chapters", "chapter_words"})),
+            inputs={"brief": brief.model_dump()},
+        )
+
+        def rules(o: Outline) -> list[str]:
+            n = len(o.chapters)
+            return [] if n == brief.chapters else [f"chapters: {n} planned, the brief asks for {brief.chapters}"]
+
+        with failures("outline"):
+            value, _ = ask_structured(text_provider, request, Outline, rules)
+        source = text_provider.name
+    context.add_output_metadata({
+        "title": value.title, "chapters": len(value.chapters), "source": source,
+        "preview": dg.MetadataValue.md("\n".join(f"{c.index}. **{c.title}**: {c.summary}" for c in value.chapters)),
+    })
+    return value
+
+
+@dg.asset(group_name="text", check_specs=[dg.AssetCheckSpec("every_outline_chapter_written", asset="chapters")],
+          **ASSET_DEFAULTS)
+def chapters(context: dg.AssetExecutionContext, brief: Brief, outline: Outline, text_provider: TextProvider,
+             files: DataFolder):
+    """One text per outline chapter, written with a memory of the earlier ones; checkpointed."""
+    folder = files.project(brief.project_id)
+    sources = collect_sources(brief, files.data_dir)
+    given = split_source_text(brief.source_text, len(outline.chapters)) if brief.kind == "video" else None
+    memory = ChapterMemory()
+    written, generated = [], 0
+    progress = Progress(context, len(outline.chapters), "chapters")
+    for plan in outline.chapters:
+        inputs = {"brief": brief.model_dump(), "outline": outline.model_dump(), "chapter": plan.model_dump(),
+                  "memory": memory.model_dump(), "sources": [s.model_dump() for s in sources]}
+        own_text = given[plan.index - 1] if given else None
+        item = folder.item("chapters", item_key(text_provider.name, own_text, inputs), "json")
+        if item.exists():
+            saved = json.loads(item.read_text(encoding="utf-8"))
+        else:
+            with failures(f"chapter {plan.index}"):
+                saved = _write_chapter(brief, outline, plan, memory, sources, inputs, text_provider, given)
+            atomic_write(item, json.dumps(saved, ensure_ascii=False))
+            generated += 1
+        memory = ChapterMemory(summaries=[*memory.summaries, saved["summary"]],
+                               character_state=saved["character_state"])
+        path = folder.path("chapters", f"{plan.index:02d}.md")
+        atomic_write(path, f"# {plan.title}\n\n{saved['text'].strip()}\n")
+        cited = sorted({s.number for s in sources if f"[{s.number}]" in saved["text"]})
+        written.append(Chapter(index=plan.index, title=plan.title, text=saved["text"], summary=saved["summary"],
+                               words=words(saved["text"], brief.language), path=folder.rel(path), cited=cited))
+        progress.report(plan.index, f"chapter {plan.index} of {len(outline.chapters)} written",
+                        chapter=plan.index, force=True)
+    value = Chapters(chapters=written, sources=sources)
+    missing = chapters_missing(outline, value)
+    yield dg.Output(value, metadata={
+        "chapters": len(written), "generated": generated, "reused": len(written) - generated,
+        "words": sum(c.words for c in written), "folder": str(folder.path("chapters")),
+        "preview": dg.MetadataValue.md(written[0].text[:600]),
+    })
+    yield dg.AssetCheckResult(check_name="every_outline_chapter_written", passed=not missing,
+                              metadata={"problems": "\n".join(missing) or "none"})
+
+
+def _write_chapter(brief, outline, plan, memory, sources, inputs, text_provider: TextProvider, given) -> dict:
+    """Ask for one chapter's text (unless the user gave it), then for its memory entry."""
+    if given is not None:
+        body = given[plan.index - 1]
+    else:
+        source_list = "".join(f"[{s.number}] {s.title}: {s.text[:1500]}\n" for s in sources)
+        bible = f"Story bible: {outline.bible.model_dump_json()}\n" if outline.bible else ""
+        request = TextRequest(task="chapter", system=_system(brief), inputs=inputs, prompt=prompts.CHAPTER.format(
+            index=plan.index, count=len(outline.chapters), title=plan.title, kind=brief.kind, book=outline.title,
+            words=brief.chapter_words, summary=plan.summary, key_points="; ".join(plan.key_points),
+            memory=" ".join(memory.summaries) or "this is the first chapter", bible=bible,
+            sources=prompts.CHAPTER_SOURCES.format(sources=source_list) if sources else ""))
+        body = text.generate(request).text.strip()
+    request = TextRequest(task="memory", system=_system(brief), prompt=prompts.MEMORY.format(
+        index=plan.index, title=plan.title, text=body),
+        inputs={**inputs, "text": body})
+    reply = json.loads(text.generate(request).text)
+    return {"text": body, "summary": reply["summary"], "character_state": reply.get("character_state", {})}
+
+
+@dg.asset(group_name="text", **ASSET_DEFAULTS)
+def manuscript(context: dg.AssetExecutionContext, brief: Brief, outline: Outline, chapters: Chapters,
+               files: DataFolder) -> Manuscript:
+    """The chapters merged into one Markdown book with a table of contents and references."""
+    folder = files.project(brief.project_id)
+    toc_title, refs_title = ("目录", "参考资料") if brief.language == "zh" else ("Contents", "References")
+    parts = [f"# {outline.title}\n", f"*{outline.logline}*\n", f"## {toc_title}\n"]
+    parts += [f"{c.index}. [{c.title}](#chapter-{c.index})" for c in chapters.chapters]
+    for c in chapters.chapters:
+        parts.append(f'\n<a id="chapter-{c.index}"></a>\n\n## {c.index}. {c.title}\n\n{c.text.strip()}\n')
+    if chapters.sources:
+        parts.append(f"\n## {refs_title}\n")
+        parts += [f"[{s.number}] {s.title} ({s.origin})" for s in chapters.sources]
+    path = atomic_write(folder.path("manuscript.md"), "\n".join(parts) + "\n")
+    value = Manuscript(title=outline.title, path=folder.rel(path), chapters=len(chapters.chapters),
+                       words=sum(c.words for c in chapters.chapters), references=len(chapters.sources))
+    context.add_output_metadata({"path": str(path), "words": value.words, "references": value.references})
+    return value

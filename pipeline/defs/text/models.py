@@ -1,0 +1,92 @@
+"""Typed artifacts of the text assets: outline, chapters, manuscript."""
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_Strict = ConfigDict(extra="forbid")
+
+
+class ChapterPlan(BaseModel):
+    model_config = _Strict
+    index: int = Field(ge=1, le=100)
+    title: str = Field(min_length=1, max_length=200)
+    summary: str = Field(min_length=1, max_length=4000)
+    key_points: list[str] = Field(default_factory=list, max_length=20)
+
+
+class Character(BaseModel):
+    model_config = _Strict
+    name: str = Field(min_length=1, max_length=100)
+    role: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=2000)
+
+
+class StoryBible(BaseModel):
+    """What every chapter of a novel is written against."""
+
+    model_config = _Strict
+    characters: list[Character] = Field(default_factory=list, max_length=50)
+    world: str = Field(default="", max_length=4000)
+    timeline: list[str] = Field(default_factory=list, max_length=100)
+    foreshadowing: list[str] = Field(default_factory=list, max_length=50)
+
+
+class Outline(BaseModel):
+    model_config = _Strict
+    title: str = Field(min_length=1, max_length=200)
+    logline: str = Field(min_length=1, max_length=1000)
+    chapters: list[ChapterPlan] = Field(min_length=1, max_length=50)
+    bible: StoryBible | None = None
+
+    @field_validator("chapters")
+    @classmethod
+    def _numbered_in_order(cls, chapters: list[ChapterPlan]) -> list[ChapterPlan]:
+        found = [c.index for c in chapters]
+        expected = list(range(1, len(chapters) + 1))
+        if found != expected:
+            raise ValueError(f"chapter indexes must be 1..{len(chapters)} in order, found {found}")
+        return chapters
+
+
+class Source(BaseModel):
+    """A numbered piece of user-given context that documents cite as [n]."""
+
+    number: int
+    title: str
+    text: str
+    origin: str  # "inline" or the file path relative to the data folder
+
+
+class ChapterMemory(BaseModel):
+    """The compact memory of earlier chapters a new chapter is written with."""
+
+    summaries: list[str] = Field(default_factory=list)
+    character_state: dict[str, str] = Field(default_factory=dict)
+
+
+class Chapter(BaseModel):
+    index: int
+    title: str
+    text: str
+    summary: str
+    words: int
+    path: str  # relative to the project folder
+    cited: list[int] = Field(default_factory=list)
+
+
+class Chapters(BaseModel):
+    chapters: list[Chapter]
+    sources: list[Source] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Chapters":
+        if [c.index for c in self.chapters] != list(range(1, len(self.chapters) + 1)):
+            raise ValueError("chapters must be numbered 1..n in order")
+        return self
+
+
+class Manuscript(BaseModel):
+    title: str
+    path: str
+    words: int
+    chapters: int
+    references: int

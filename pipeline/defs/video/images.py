@@ -1,0 +1,89 @@
+"""The images asset: one 1920x1080 image per segment, drawn concurrently, placeholders for failures."""
+
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+import dagster as dg
+from PIL import Image, ImageDraw
+
+from pipeline.brief import Brief
+from pipeline.defs.common import ASSET_DEFAULTS
+from pipeline.defs.resources import DataFolder
+from pipeline.defs.video.models import Images, Script, SegmentImage
+from pipeline.events.progress import Progress
+from pipeline.providers.errors import PermanentProviderError, ProviderError
+from pipeline.providers.images import ImageProvider
+from pipeline.store import item_key
+
+SIZE = (1920, 1080)
+MAX_FAILED_SHARE = 0.2
+
+
+def placeholder(path: Path, size: tuple[int, int] = SIZE) -> None:
+    """A plain dark frame standing in for an image that could not be made."""
+    image = Image.new("RGB", size, (28, 30, 38))
+    draw = ImageDraw.Draw(image)
+    w, h = size
+    draw.rectangle((w * 0.1, h * 0.1, w * 0.9, h * 0.9), outline=(70, 74, 90), width=6)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, "PNG")
+
+
+def image_outcome(failures: dict[int, ProviderError], total: int) -> tuple[str, bool]:
+    """(status, retry worth it) for `failures` out of `total` images: SPEC's 20 % placeholder rule."""
+    if not failures:
+        return "success", False
+    if len(failures) <= MAX_FAILED_SHARE * total:
+        return "partial_success", False
+    permanent = all(isinstance(e, PermanentProviderError) for e in failures.values())
+    return "failed", not permanent
+
+
+@dg.asset(group_name="video", **ASSET_DEFAULTS)
+def images(context: dg.AssetExecutionContext, brief: Brief, script: Script, image_provider: ImageProvider,
+           files: DataFolder) -> Images:
+    """One image per segment, a bounded number in flight; checkpointed image by image."""
+    provider = image_provider
+    folder = files.project(brief.project_id)
+    segments = script.segments
+    paths = {s.index: folder.item("images", item_key(provider.name, s.image_description, brief.seed, SIZE), "png")
+             for s in segments}
+    todo = [s for s in segments if not paths[s.index].exists()]
+    progress = Progress(context, len(segments), "images")
+    done = len(segments) - len(todo)
+    errors: dict[int, ProviderError] = {}
+    with ThreadPoolExecutor(max_workers=max(1, provider.max_in_flight)) as pool:
+        futures = {pool.submit(provider.generate, s.image_description, brief.seed + s.index, *SIZE,
+                               paths[s.index]): s for s in todo}
+        for future in as_completed(futures):
+            segment = futures[future]
+            try:
+                future.result()
+            except ProviderError as e:
+                errors[segment.index] = e
+            done += 1
+            progress.report(done, f"image {done} of {len(segments)} drawn", scene=f"segment {segment.index}")
+    status, retry = image_outcome(errors, len(segments))
+    error_list = {str(i): str(e) for i, e in sorted(errors.items())}
+    if status == "failed":
+        raise dg.Failure(
+            description=f"images: {len(errors)} of {len(segments)} failed (over {MAX_FAILED_SHARE:.0%}): "
+            + "; ".join(f"segment {i}: {m}" for i, m in error_list.items()),
+            metadata={"errors": dg.MetadataValue.json(error_list)},
+            allow_retries=retry,
+        )
+    result = []
+    for s in segments:
+        if s.index in errors:
+            path = folder.path("images", f"placeholder-{s.index:03d}.png")
+            placeholder(path)
+            result.append(SegmentImage(segment=s.index, path=folder.rel(path), status="placeholder",
+                                       error=str(errors[s.index])))
+        else:
+            result.append(SegmentImage(segment=s.index, path=folder.rel(paths[s.index]), status="ok"))
+    context.add_output_metadata({
+        "status": status, "images": len(result), "generated": len(todo) - len(errors),
+        "reused": len(segments) - len(todo), "errors": dg.MetadataValue.json(error_list),
+        "provider": provider.name, "first": dg.MetadataValue.path(str(folder.path(result[0].path))),
+    })
+    return Images(images=result, status=status)  # type: ignore[arg-type]

@@ -1,0 +1,116 @@
+"""The narration asset: every subtitle cue spoken, timed from its real audio, loudness-normalised."""
+
+import shutil
+import wave
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+
+from pipeline.brief import Brief
+from pipeline.defs.checks import cue_gaps
+from pipeline.defs.common import ASSET_DEFAULTS, failures
+from pipeline.defs.resources import DataFolder
+from pipeline.defs.video.models import Cue, Narration, Script
+from pipeline.events.progress import Progress
+from pipeline.providers.speech import SpeechProvider
+from pipeline.render import ffmpeg
+from pipeline.render.timing import split_cues
+from pipeline.store import item_key
+
+LOUDNESS_TARGET = -16.0  # LUFS integrated (EBU R128), common for online video
+PAUSE_AFTER_CUE = 0.25  # seconds of silence after a cue
+PAUSE_AFTER_SEGMENT = 0.6  # after the last cue of a segment
+
+
+def _read_wav(path: Path) -> tuple[np.ndarray, int]:
+    with wave.open(str(path), "rb") as w:
+        if w.getsampwidth() != 2:
+            raise ffmpeg.RenderError(f"{path}: expected 16-bit PCM, got {8 * w.getsampwidth()}-bit")
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+        if w.getnchannels() > 1:
+            samples = samples.reshape(-1, w.getnchannels()).mean(axis=1).astype(np.int16)
+        return samples, w.getframerate()
+
+
+def _resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
+    if rate == target:
+        return samples
+    n = round(len(samples) * target / rate)
+    return np.interp(np.linspace(0, len(samples) - 1, n), np.arange(len(samples)), samples).astype(np.int16)
+
+
+def assemble_track(parts: list[tuple[Path, float]], out: Path) -> tuple[list[tuple[float, float]], int]:
+    """Concatenate cue WAVs, each followed by its pause, into one WAV; return each cue's (start, end)."""
+    decoded = [(_read_wav(p), pause) for p, pause in parts]
+    rate = decoded[0][0][1]
+    spans, chunks, position = [], [], 0
+    for (samples, r), pause in decoded:
+        samples = _resample(samples, r, rate)
+        silence = np.zeros(round(pause * rate), dtype=np.int16)
+        spans.append((position / rate, (position + len(samples) + len(silence)) / rate))
+        chunks += [samples, silence]
+        position += len(samples) + len(silence)
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.concatenate(chunks).tobytes())
+    return spans, rate
+
+
+def normalise_loudness(raw: Path, out: Path, target: float = LOUDNESS_TARGET) -> float:
+    """Two-pass EBU R128 normalisation to `target` LUFS, 48 kHz mono; returns the output's loudness."""
+    measured = ffmpeg.parse_loudnorm(ffmpeg.run(ffmpeg.loudnorm_measure_args(raw, target), "loudness measurement").stderr)
+    applied = ffmpeg.parse_loudnorm(ffmpeg.run(ffmpeg.loudnorm_apply_args(raw, out, target, measured),
+                                               "loudness normalisation").stderr)
+    return float(applied["output_i"])
+
+
+@dg.asset(group_name="video", check_specs=[dg.AssetCheckSpec("subtitles_cover_narration", asset="narration")],
+          **ASSET_DEFAULTS)
+def narration(context: dg.AssetExecutionContext, brief: Brief, script: Script, speech_provider: SpeechProvider,
+              files: DataFolder):
+    """Speech for every subtitle cue, and the full track timed from the real audio."""
+    folder = files.project(brief.project_id)
+    voice = speech_provider.voice_id(brief.language, brief.video.voice)
+    lines = [(seg.index, text) for seg in script.segments for text in split_cues(seg.text, brief.language)]
+    progress = Progress(context, len(lines), "cues")
+    parts, spoken = [], 0
+    for n, (segment, text) in enumerate(lines):
+        path = folder.item("narration", item_key(speech_provider.name, voice, brief.language, text), "wav")
+        if not path.exists():
+            tmp = path.with_name(f".{path.name}")
+            with failures(f"narration cue {n} (segment {segment})"):
+                speech_provider.synthesize(text, brief.language, brief.video.voice, tmp)
+            tmp.replace(path)
+            spoken += 1
+        last_of_segment = n + 1 == len(lines) or lines[n + 1][0] != segment
+        parts.append((path, PAUSE_AFTER_SEGMENT if last_of_segment else PAUSE_AFTER_CUE))
+        progress.report(n + 1, f"cue {n + 1} of {len(lines)} spoken", scene=f"cue {n}")
+
+    track_key = item_key("track", [str(p.name) for p, _ in parts], [pause for _, pause in parts], LOUDNESS_TARGET)
+    normalised = folder.item("narration", track_key, "wav")
+    raw = folder.path("narration", "raw.wav")
+    with failures("narration track"):
+        spans, _ = assemble_track(parts, raw)
+        if not normalised.exists():
+            tmp = normalised.with_name(f".{normalised.name}")
+            normalise_loudness(raw, tmp)
+            tmp.replace(normalised)
+    loudness = float(ffmpeg.parse_loudnorm(ffmpeg.run(ffmpeg.loudnorm_measure_args(normalised, LOUDNESS_TARGET),
+                                                      "loudness measurement").stderr)["input_i"])
+    track = folder.path("narration.wav")
+    shutil.copyfile(normalised, track)
+    raw.unlink(missing_ok=True)
+    cues = [Cue(index=n, segment=seg, text=text, start=round(a, 4), end=round(b, 4), audio=folder.rel(p))
+            for n, ((seg, text), (a, b), (p, _)) in enumerate(zip(lines, spans, parts))]
+    value = Narration(path=folder.rel(track), duration=round(spans[-1][1], 4), sample_rate=48000,
+                      voice=voice, cues=cues, loudness_lufs=round(loudness, 1))
+    yield dg.Output(value, metadata={
+        "duration_seconds": value.duration, "cues": len(cues), "spoken": spoken, "reused": len(cues) - spoken,
+        "voice": voice, "loudness_lufs": value.loudness_lufs, "path": str(track),
+    })
+    problems = cue_gaps(value, tolerance=0.001)
+    yield dg.AssetCheckResult(check_name="subtitles_cover_narration", passed=not problems,
+                              metadata={"problems": "\n".join(problems) or "none"})

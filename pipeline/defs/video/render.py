@@ -1,0 +1,90 @@
+"""The video and thumbnail assets: the slideshow rendered over the narration, and its cover."""
+
+import dagster as dg
+
+from pipeline.brief import Brief, resolve_data_path
+from pipeline.defs.checks import duration_mismatch
+from pipeline.defs.common import ASSET_DEFAULTS, failures
+from pipeline.defs.resources import DataFolder
+from pipeline.defs.video.models import Images, Narration, Script, Thumbnail, Video
+from pipeline.events.progress import Progress
+from pipeline.render import ffmpeg
+from pipeline.render.slideshow import RenderRequest, Shot, render_slideshow
+from pipeline.render.thumbnail import SIZE as THUMB_SIZE
+from pipeline.render.thumbnail import compose_thumbnail
+from pipeline.render.timing import to_srt, to_vtt
+from pipeline.store import atomic_write
+
+FPS = 30
+
+
+def probe_video(path) -> dict:
+    """Duration, frame count, size, rate and codecs of a rendered MP4, as ffprobe reads them."""
+    info = ffmpeg.probe(path)
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    audio = next((s for s in info["streams"] if s["codec_type"] == "audio"), {})
+    return {
+        "duration": float(info["format"]["duration"]),
+        "frames": int(video.get("nb_read_packets") or video.get("nb_frames") or 0),
+        "width": int(video["width"]), "height": int(video["height"]),
+        "fps": video["r_frame_rate"], "video_codec": video["codec_name"],
+        "audio_codec": audio.get("codec_name"),
+    }
+
+
+@dg.asset(group_name="video", pool="render",
+          check_specs=[dg.AssetCheckSpec("video_duration_matches_narration", asset="video")], **ASSET_DEFAULTS)
+def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narration: Narration, images: Images,
+          files: DataFolder):
+    """1080p30 H.264/AAC MP4 with burned-in subtitles; SRT and WebVTT beside it."""
+    folder = files.project(brief.project_id)
+    image_of = {i.segment: folder.path(i.path) for i in images.images}
+    shots = [Shot(image=image_of[c.segment], text=c.text, start=c.start) for c in narration.cues]
+    logo = resolve_data_path(files.data_dir, brief.video.logo, "video.logo") if brief.video.logo else None
+    out = folder.path("video.mp4")
+    request = RenderRequest(shots=shots, audio=folder.path(narration.path), total=narration.duration, out=out,
+                            work_dir=folder.path("video"), chunk_cache=files.project(brief.project_id).cache_dir("chunks"),
+                            language=brief.language, logo=logo, title=script.title, fps=FPS)
+    progress = Progress(context, 1, "frames")
+
+    def on_progress(done: int, total: int, message: str) -> None:
+        progress.total = max(total, 1)
+        progress.report(done, message)
+
+    with failures("video render"):
+        result = render_slideshow(request, on_progress)
+        facts = probe_video(out)
+    timeline = [(c.start, c.end, c.text) for c in narration.cues]
+    srt = atomic_write(folder.path("video.srt"), to_srt(timeline))
+    vtt = atomic_write(folder.path("video.vtt"), to_vtt(timeline))
+    value = Video(path=folder.rel(out), srt=folder.rel(srt), vtt=folder.rel(vtt), duration=facts["duration"],
+                  frames=facts["frames"], width=facts["width"], height=facts["height"], fps=FPS,
+                  size_bytes=out.stat().st_size)
+    yield dg.Output(value, metadata={
+        "path": dg.MetadataValue.path(str(out)), "duration_seconds": round(value.duration, 3),
+        "frames": value.frames, "stills": result.stills, "stills_encoded": result.stills_encoded,
+        "size_mb": round(value.size_bytes / 1e6, 2), "codecs": f"{facts['video_codec']}/{facts['audio_codec']}",
+    })
+    expected_frames = round(narration.duration * FPS)
+    problems = [p for p in [duration_mismatch(value.duration, narration.duration)] if p]
+    if value.frames != expected_frames:
+        problems.append(f"video has {value.frames} frames, expected {expected_frames}")
+    yield dg.AssetCheckResult(check_name="video_duration_matches_narration", passed=not problems, metadata={
+        "problems": "\n".join(problems) or "none", "video_seconds": round(value.duration, 3),
+        "narration_seconds": narration.duration})
+
+
+@dg.asset(group_name="video", **ASSET_DEFAULTS)
+def thumbnail(context: dg.AssetExecutionContext, brief: Brief, script: Script, images: Images,
+              files: DataFolder) -> Thumbnail:
+    """1280x720 JPEG: the first good image with the title set over it."""
+    folder = files.project(brief.project_id)
+    first = next((i for i in images.images if i.status == "ok"), images.images[0])
+    with failures("thumbnail"):
+        picture = compose_thumbnail(folder.path(first.path), script.title, brief.language)
+    path = folder.path("thumbnail.jpg")
+    tmp = path.with_name(".thumbnail.tmp.jpg")
+    picture.save(tmp, "JPEG", quality=90)
+    tmp.replace(path)
+    context.add_output_metadata({"path": dg.MetadataValue.path(str(path)), "title": script.title})
+    return Thumbnail(path=folder.rel(path), width=THUMB_SIZE[0], height=THUMB_SIZE[1])

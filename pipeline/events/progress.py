@@ -1,0 +1,73 @@
+"""Fine-grained progress, written as structured events into Dagster's event log.
+
+Each report is an `AssetObservation` of the running asset with the metadata below, so the UI shows
+it on the asset's timeline and the Redis projection can turn it into `generation_progress`.
+"""
+
+import time
+
+import dagster as dg
+
+PROGRESS_TAG = "pipeline/progress"
+
+# Relative cost of each asset, used to turn step progress into run progress.
+STAGE_WEIGHTS = {
+    "brief": 1,
+    "outline": 4,
+    "chapters": 25,
+    "manuscript": 1,
+    "script": 5,
+    "narration": 20,
+    "images": 14,
+    "video": 25,
+    "thumbnail": 1,
+    "publication": 4,
+}
+
+
+def run_percent(selected: list[str], finished: set[str], current: str | None, fraction: float) -> int:
+    """Percent of a run's work done: finished stages plus the fraction of the current one."""
+    total = sum(STAGE_WEIGHTS.get(s, 1) for s in selected) or 1
+    done = sum(STAGE_WEIGHTS.get(s, 1) for s in selected if s in finished)
+    if current in selected and current not in finished:
+        done += STAGE_WEIGHTS.get(current, 1) * min(max(fraction, 0.0), 1.0)
+    return min(100, int(100 * done / total))
+
+
+class Progress:
+    """Reports `done of total` for one asset step, at most every `interval` seconds."""
+
+    def __init__(self, context: dg.AssetExecutionContext, total: int, unit: str, interval: float = 0.5):
+        self.context = context
+        self.total = max(total, 1)
+        self.unit = unit
+        self.interval = interval
+        self._last = 0.0
+
+    def report(self, done: int, message: str, *, chapter: int | None = None, scene: str | None = None,
+               force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and done < self.total and now - self._last < self.interval:
+            return
+        self._last = now
+        metadata: dict[str, dg.RawMetadataValue] = {
+            PROGRESS_TAG: True,
+            "done": done,
+            "total": self.total,
+            "unit": self.unit,
+            "step_percent": int(100 * done / self.total),
+            "message": message,
+        }
+        if chapter is not None:
+            metadata["chapter"] = chapter
+        if scene is not None:
+            metadata["scene"] = scene
+        ctx = self.context
+        ctx.log_event(
+            dg.AssetObservation(
+                asset_key=ctx.asset_key,
+                partition=ctx.partition_key if ctx.has_partition_key else None,
+                metadata=metadata,
+            )
+        )
+        ctx.log.info(f"{ctx.asset_key.to_user_string()}: {message} ({done}/{self.total} {self.unit})")

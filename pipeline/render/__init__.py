@@ -1,0 +1,1 @@
+"""Rendering: subtitle layout and timing, stills, ffmpeg commands. Mostly pure functions."""

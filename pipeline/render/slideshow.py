@@ -1,0 +1,179 @@
+"""The renderer: a narrated slideshow encoded one unique frame at a time.
+
+A slideshow shows one still per subtitle cue, so almost every frame repeats the one before it.
+Each distinct still is composed once and encoded once, as a closed chunk of `CHUNK_FRAMES` frames
+starting with an IDR frame; the video stream is then assembled by copying chunks (and the first
+frames of a chunk for a cue's remainder) and muxed with the AAC track, which is encoded at the same
+time. The frame count is exact by construction: round(total x fps). Chunks are cached by the
+content that made them, so a re-render encodes only stills that changed.
+"""
+
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.render import ffmpeg
+from pipeline.render.ffmpeg import RenderError
+from pipeline.render.h264 import split_access_units
+from pipeline.render.stills import compose_still, find_font, to_yuv420p
+from pipeline.render.timing import frame_spans
+from pipeline.store import atomic_write, file_digest, item_key
+
+CHUNK_FRAMES = 30
+RENDER_VERSION = 1  # bump when stills or encoder settings change, to invalidate cached chunks
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One cue on screen: its image, its subtitle line and when it is spoken."""
+
+    image: Path
+    text: str
+    start: float
+
+
+@dataclass
+class RenderRequest:
+    shots: list[Shot]
+    audio: Path
+    total: float  # seconds of audio: the video has exactly round(total * fps) frames
+    out: Path
+    work_dir: Path
+    chunk_cache: Path
+    language: str = "en"
+    logo: Path | None = None
+    title: str = ""
+    width: int = 1920
+    height: int = 1080
+    fps: int = 30
+
+
+@dataclass
+class RenderResult:
+    path: Path
+    frames: int
+    stills: int
+    stills_encoded: int
+    encoded_frames: int
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+def _chunk_key(shot: Shot, request: RenderRequest, image_digest: str, logo_digest: str | None) -> str:
+    return item_key("chunk", RENDER_VERSION, CHUNK_FRAMES, request.width, request.height, request.fps,
+                    image_digest, shot.text, request.language, find_font(request.language), logo_digest)
+
+
+def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None) -> RenderResult:
+    """Render the request's shots over its audio into an H.264/AAC MP4."""
+    report = progress or (lambda done, total, message: None)
+    spans = frame_spans([s.start for s in request.shots], request.total, request.fps)
+    total_frames = sum(spans)
+    if total_frames <= 0:
+        raise RenderError("nothing to render: the narration is shorter than one frame")
+    request.work_dir.mkdir(parents=True, exist_ok=True)
+    request.chunk_cache.mkdir(parents=True, exist_ok=True)
+
+    audio_out = request.work_dir / "audio.m4a"
+    audio = _start(ffmpeg.aac_args(request.audio, audio_out), "AAC encoding of the narration")
+
+    digests: dict[Path, str] = {}
+    logo_digest = file_digest(request.logo) if request.logo else None
+    keys = []
+    for shot in request.shots:
+        if shot.image not in digests:
+            digests[shot.image] = file_digest(shot.image)
+        keys.append(_chunk_key(shot, request, digests[shot.image], logo_digest))
+    missing = {k: s for k, s, n in zip(keys, request.shots, spans) if n > 0
+               and not (request.chunk_cache / f"{k}.h264").exists()}
+    _encode_chunks(request, missing, report)
+
+    stream = request.work_dir / "video.h264"
+    cache: dict[str, list[bytes]] = {}
+    with open(stream, "wb") as out:
+        for key, frames in zip(keys, spans):
+            if frames == 0:
+                continue
+            if key not in cache:
+                cache[key] = split_access_units((request.chunk_cache / f"{key}.h264").read_bytes())
+            units = cache[key]
+            whole, rest = divmod(frames, len(units))
+            chunk = b"".join(units)
+            for _ in range(whole):
+                out.write(chunk)
+            out.write(b"".join(units[:rest]))
+    _finish(audio, "AAC encoding of the narration")
+    request.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = request.out.with_name(f".{request.out.stem}.tmp.mp4")
+    ffmpeg.run(ffmpeg.mux_args(stream, audio_out, tmp, request.fps, request.title), "muxing the MP4")
+    tmp.replace(request.out)
+    stream.unlink(missing_ok=True)
+    report(total_frames, total_frames, f"rendered {total_frames} frames")
+    return RenderResult(path=request.out, frames=total_frames, stills=len(set(keys)),
+                        stills_encoded=len(missing), encoded_frames=len(missing) * CHUNK_FRAMES)
+
+
+def _encode_chunks(request: RenderRequest, missing: dict[str, Shot], report: ProgressFn) -> None:
+    """Compose and encode every missing still in one ffmpeg process, then cut its output into chunks."""
+    if not missing:
+        return
+    raw = request.work_dir / "chunks.h264"
+    args = ffmpeg.chunk_encode_args(raw, request.width, request.height, request.fps, CHUNK_FRAMES)
+    encoder = _start(args, "encoding video chunks", stdin=True)
+    total = len(missing) * CHUNK_FRAMES
+    try:
+        for n, shot in enumerate(missing.values()):
+            still = compose_still(shot.image, shot.text, request.language,
+                                  (request.width, request.height), request.logo)
+            frame = to_yuv420p(still)
+            for _ in range(CHUNK_FRAMES):
+                encoder.stdin.write(frame)  # type: ignore[union-attr]
+            report(n * CHUNK_FRAMES, total, f"encoding still {n + 1} of {len(missing)}")
+        encoder.stdin.close()  # type: ignore[union-attr]
+    except BrokenPipeError:
+        pass  # the encoder died; _finish reports why
+    except BaseException:
+        encoder.kill()
+        _finish_quietly(encoder)
+        raise
+    _finish(encoder, "encoding video chunks")
+    units = split_access_units(raw.read_bytes())
+    if len(units) != total:
+        raise RenderError(f"the encoder returned {len(units)} frames for {total}: cannot cut chunks")
+    for n, key in enumerate(missing):
+        atomic_write(request.chunk_cache / f"{key}.h264", b"".join(units[n * CHUNK_FRAMES:(n + 1) * CHUNK_FRAMES]))
+    raw.unlink(missing_ok=True)
+
+
+def _start(args: list[str], what: str, stdin: bool = False) -> subprocess.Popen:
+    """Start a tool in the background; its stderr is collected so it can never block on a full pipe."""
+    proc = subprocess.Popen([ffmpeg.tool(args[0]), *args[1:]], stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    errors = bytearray()
+    reader = threading.Thread(target=lambda: errors.extend(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    proc.collected = (errors, reader)  # type: ignore[attr-defined]
+    return proc
+
+
+def _finish_quietly(proc: subprocess.Popen) -> None:
+    try:
+        _finish(proc, "")
+    except RenderError:
+        pass
+
+
+def _finish(proc: subprocess.Popen, what: str) -> None:
+    """Wait for a tool started with _start; a RenderError with its output if it failed."""
+    code = proc.wait()
+    errors, reader = proc.collected  # type: ignore[attr-defined]
+    reader.join()
+    proc.stderr.close()  # type: ignore[union-attr]
+    if proc.stdin is not None and not proc.stdin.closed:
+        proc.stdin.close()
+    if code != 0:
+        raise RenderError(f"{what} failed (exit {code}): {ffmpeg.tail(bytes(errors))}")

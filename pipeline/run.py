@@ -1,0 +1,52 @@
+"""Running `produce_project` for one project on the local Dagster instance ($DAGSTER_HOME)."""
+
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from pipeline.brief import Brief
+from pipeline.defs.common import projects
+from pipeline.defs.ops.jobs import selection_up_to
+
+ARTIFACTS = {"outline": "outline.json", "manuscript": "manuscript.md", "script": "script.json",
+             "narration": "narration.wav", "video": "video.mp4", "subtitles": "video.srt",
+             "thumbnail": "thumbnail.jpg"}
+
+
+@dataclass
+class Outcome:
+    run_id: str
+    success: bool
+    artifacts: dict[str, str] = field(default_factory=dict)
+
+
+def produce_project_job() -> dg.JobDefinition:
+    from pipeline.definitions import defs
+
+    return defs.resolve_job_def("produce_project")
+
+
+def run_config(brief: Brief, in_process: bool = True) -> dict:
+    """Run config of `produce_project`: the brief as the config of the `brief` asset."""
+    config: dict = {"ops": {"brief": {"config": brief.model_dump(mode="json", exclude_none=True)}}}
+    if in_process:
+        config["execution"] = {"config": {"in_process": {}}}
+    return config
+
+
+def run_locally(brief: Brief, stop_at: str | None = None, instance: dg.DagsterInstance | None = None) -> Outcome:
+    """Add the project's partition and execute the job in this process, on the persistent instance."""
+    from pipeline.definitions import defs
+
+    instance = instance or dg.DagsterInstance.get()
+    if not instance.has_dynamic_partition(projects.name, brief.project_id):
+        instance.add_dynamic_partitions(projects.name, [brief.project_id])
+    selection = selection_up_to(stop_at, defs.resolve_asset_graph())
+    result = dg.execute_job(
+        dg.reconstructable(produce_project_job), instance=instance, run_config=run_config(brief),
+        tags={"dagster/partition": brief.project_id}, asset_selection=selection,
+    )
+    chosen = {k.path[-1] for k in selection}
+    artifacts = {name: path for name, path in ARTIFACTS.items()
+                 if (name if name != "subtitles" else "video") in chosen}
+    return Outcome(run_id=result.run_id, success=result.success, artifacts=artifacts)

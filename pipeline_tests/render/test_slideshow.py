@@ -1,0 +1,54 @@
+"""The renderer, checked on real ffmpeg output: frame counts, cue boundaries by pixels, caching."""
+
+import pytest
+
+from pipeline.render.slideshow import RenderRequest, Shot, render_slideshow
+from pipeline_tests.render.media import decoded_frames, ffprobe, nearest_color, solid_png, tone_wav
+
+COLORS = [(200, 40, 40), (40, 200, 40), (40, 40, 200), (220, 220, 40)]
+STARTS = [0.0, 1.37, 2.05, 3.71]  # boundaries that are not whole seconds nor whole frames
+TOTAL = 4.9
+
+
+@pytest.fixture
+def request_for(tmp_path):
+    images = [solid_png(tmp_path / f"{n}.png", c) for n, c in enumerate(COLORS)]
+    audio = tone_wav(tmp_path / "a.wav", TOTAL)
+
+    def make(texts=("One.", "Two.", "Three.", "Four.")):
+        shots = [Shot(image=i, text=t, start=s) for i, t, s in zip(images, texts, STARTS)]
+        return RenderRequest(shots=shots, audio=audio, total=TOTAL, out=tmp_path / "out.mp4",
+                             work_dir=tmp_path / "work", chunk_cache=tmp_path / "chunks")
+
+    return make
+
+
+def test_output_spec_and_exact_frames(request_for):
+    result = render_slideshow(request_for())
+    info = ffprobe(result.path)
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    audio = next(s for s in info["streams"] if s["codec_type"] == "audio")
+    assert (video["codec_name"], video["width"], video["height"]) == ("h264", 1920, 1080)
+    assert video["r_frame_rate"] == video["avg_frame_rate"] == "30/1"
+    assert video["pix_fmt"] == "yuv420p"
+    assert audio["codec_name"] == "aac"
+    assert int(video["nb_read_frames"]) == round(TOTAL * 30) == result.frames
+    assert abs(float(video["duration"]) - float(audio["duration"])) <= 1 / 30
+
+
+def test_each_cue_starts_on_the_nearest_frame(request_for):
+    frames = decoded_frames(render_slideshow(request_for()).path)
+    shown = [nearest_color(f, COLORS) for f in frames]
+    switches = [n for n in range(1, len(shown)) if shown[n] != shown[n - 1]]
+    assert switches == [round(s * 30) for s in STARTS[1:]]
+    assert shown[0] == 0 and shown[-1] == len(COLORS) - 1
+
+
+def test_rerender_encodes_only_changed_stills(request_for):
+    first = render_slideshow(request_for())
+    assert first.stills_encoded == 4
+    again = render_slideshow(request_for())
+    assert again.stills_encoded == 0
+    changed = render_slideshow(request_for(texts=("One.", "Two, edited.", "Three.", "Four.")))
+    assert changed.stills_encoded == 1
+    assert int(ffprobe(changed.path)["streams"][0]["nb_read_frames"]) == round(TOTAL * 30)
