@@ -14,22 +14,26 @@ from pipeline.store import ProjectFiles, default_data_dir
 
 
 class DataFolder(dg.ConfigurableResource):
-    """The folder under which every project's artifacts live."""
+    """The folder under which every project's artifacts live (empty: PIPELINE_DATA_DIR or ./data)."""
 
-    data_dir: str
+    data_dir: str = ""
+
+    @property
+    def root(self) -> Path:
+        return Path(self.data_dir).resolve() if self.data_dir else default_data_dir()
 
     def project(self, project: str) -> ProjectFiles:
-        return ProjectFiles(self.data_dir, project)
+        return ProjectFiles(self.root, project)
 
 
 class ProjectIOManager(dg.ConfigurableIOManager):
     """Stores each asset's typed result as `<data>/projects/<project>/<asset>.json`."""
 
-    data_dir: str
+    data_dir: str = ""
 
     def _path(self, context: dg.OutputContext | dg.InputContext) -> Path:
         key = context.asset_key.path[-1]
-        return ProjectFiles(self.data_dir, context.asset_partition_key).path(f"{key}.json")
+        return DataFolder(data_dir=self.data_dir).project(context.asset_partition_key).path(f"{key}.json")
 
     def handle_output(self, context: dg.OutputContext, obj: BaseModel) -> None:
         from pipeline.store import atomic_write
@@ -64,8 +68,11 @@ def _choose(role: str, table: dict[str, type]) -> dg.ConfigurableResource:
 
 
 def build_resources(data_dir: str | Path | None = None) -> dict[str, object]:
-    """The resources of this environment, chosen by `PIPELINE_*` variables (offline by default)."""
-    folder = str(data_dir or default_data_dir())
+    """The resources of this environment, chosen by `PIPELINE_*` variables (offline by default).
+
+    Without `data_dir`, the data folder is resolved when a step runs (PIPELINE_DATA_DIR or ./data).
+    """
+    folder = str(data_dir or "")
     text: TextProvider = _choose("text", _TEXT)  # type: ignore[assignment]
     speech: SpeechProvider = _choose("speech", _SPEECH)  # type: ignore[assignment]
     images: ImageProvider = _choose("images", _IMAGES)  # type: ignore[assignment]

@@ -31,6 +31,18 @@ def storage_backend() -> Literal["postgres", "sqlite"]:
     return "postgres" if os.environ.get(POSTGRES_URL_ENV) else "sqlite"
 
 
+def postgres_url() -> str:
+    """DAGSTER_POSTGRES_URL, with the driver dagster-postgres installs (psycopg2) made explicit.
+
+    SQLAlchemy 2.1 maps a bare `postgresql://` to psycopg 3, which is not installed.
+    """
+    url = os.environ[POSTGRES_URL_ENV]
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg2://" + url[len(bare):]
+    return url
+
+
 def _sqlite_dir(config_value: Mapping[str, Any]) -> str:
     if config_value.get("base_dir"):
         return config_value["base_dir"]
@@ -67,7 +79,7 @@ class PipelineRunStorage(_Factory, RunStorage):
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]):
         if storage_backend() == "postgres":
-            return PostgresRunStorage(os.environ[POSTGRES_URL_ENV], inst_data=inst_data)
+            return PostgresRunStorage(postgres_url(), inst_data=inst_data)
         return SqliteRunStorage.from_local(_sqlite_dir(config_value), inst_data=inst_data)
 
 
@@ -75,7 +87,7 @@ class PipelineEventLogStorage(_Factory, EventLogStorage):
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]):
         if storage_backend() == "postgres":
-            return PostgresEvents(os.environ[POSTGRES_URL_ENV], inst_data=inst_data)
+            return PostgresEvents(postgres_url(), inst_data=inst_data)
         return SqliteEvents(_sqlite_dir(config_value), inst_data=inst_data)
 
 
@@ -83,5 +95,5 @@ class PipelineScheduleStorage(_Factory, ScheduleStorage):
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]):
         if storage_backend() == "postgres":
-            return PostgresScheduleStorage(os.environ[POSTGRES_URL_ENV], inst_data=inst_data)
+            return PostgresScheduleStorage(postgres_url(), inst_data=inst_data)
         return SqliteScheduleStorage.from_local(_sqlite_dir(config_value), inst_data=inst_data)

@@ -3,12 +3,10 @@
 import dagster as dg
 
 from pipeline.brief import STAGES
-from pipeline.defs.common import projects
 
 produce_project = dg.define_asset_job(
     name="produce_project",
     selection=dg.AssetSelection.assets(*STAGES),
-    partitions_def=projects,
     description="Every artifact of one project, from its brief (run config of `brief`) to the thumbnail.",
 )
 

@@ -28,7 +28,7 @@ def brief(context: dg.AssetExecutionContext, files: DataFolder) -> Brief:
     data = dict(context.op_execution_context.op_config or {})
     data.setdefault("project_id", context.partition_key)
     try:
-        value = parse_brief(data, files.data_dir, source=f"brief of project {context.partition_key}")
+        value = parse_brief(data, files.root, source=f"brief of project {context.partition_key}")
     except BriefError as e:
         raise dg.Failure(description=str(e), allow_retries=False) from None
     if value.project_id != context.partition_key:
@@ -82,7 +82,7 @@ def chapters(context: dg.AssetExecutionContext, brief: Brief, outline: Outline, 
              files: DataFolder):
     """One text per outline chapter, written with a memory of the earlier ones; checkpointed."""
     folder = files.project(brief.project_id)
-    sources = collect_sources(brief, files.data_dir)
+    sources = collect_sources(brief, files.root)
     given = split_source_text(brief.source_text, len(outline.chapters)) if brief.kind == "video" else None
     memory = ChapterMemory()
     written, generated = [], 0
@@ -131,11 +131,11 @@ def _write_chapter(brief, outline, plan, memory, sources, inputs, text_provider:
             words=brief.chapter_words, summary=plan.summary, key_points="; ".join(plan.key_points),
             memory=" ".join(memory.summaries) or "this is the first chapter", bible=bible,
             sources=prompts.CHAPTER_SOURCES.format(sources=source_list) if sources else ""))
-        body = text.generate(request).text.strip()
+        body = text_provider.generate(request).text.strip()
     request = TextRequest(task="memory", system=_system(brief), prompt=prompts.MEMORY.format(
         index=plan.index, title=plan.title, text=body),
         inputs={**inputs, "text": body})
-    reply = json.loads(text.generate(request).text)
+    reply = json.loads(text_provider.generate(request).text)
     return {"text": body, "summary": reply["summary"], "character_state": reply.get("character_state", {})}
 
 

@@ -40,7 +40,7 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
     folder = files.project(brief.project_id)
     image_of = {i.segment: folder.path(i.path) for i in images.images}
     shots = [Shot(image=image_of[c.segment], text=c.text, start=c.start) for c in narration.cues]
-    logo = resolve_data_path(files.data_dir, brief.video.logo, "video.logo") if brief.video.logo else None
+    logo = resolve_data_path(files.root, brief.video.logo, "video.logo") if brief.video.logo else None
     out = folder.path("video.mp4")
     request = RenderRequest(shots=shots, audio=folder.path(narration.path), total=narration.duration, out=out,
                             work_dir=folder.path("video"), chunk_cache=files.project(brief.project_id).cache_dir("chunks"),
