@@ -7,8 +7,6 @@ from pipeline.defs.resources import build_resources
 from pipeline.defs.text import assets as text_assets
 from pipeline.defs.video import images, narration, render, script
 
-defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([text_assets, script, narration, images, render]),
-    jobs=[produce_project],
-    resources=build_resources(),
-)
+assets = dg.load_assets_from_modules([text_assets, script, narration, images, render])
+
+defs = dg.Definitions(assets=assets, jobs=[produce_project], resources=build_resources())

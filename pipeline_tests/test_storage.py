@@ -40,3 +40,18 @@ def test_postgres_when_url_set(dagster_home, postgres_url, monkeypatch):
         records = instance.get_records_for_run(result.run_id).records
         assert any(r.event_log_entry.dagster_event_type == dg.DagsterEventType.RUN_SUCCESS for r in records)
     assert not (dagster_home / "storage" / "runs.db").exists()
+
+
+def test_project_runs_on_postgres(dagster_home, postgres_url, data_dir, monkeypatch):
+    from pipeline.run import run_locally
+    from pipeline_tests.defs.briefs import small_brief
+
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", postgres_url)
+    monkeypatch.setenv("PIPELINE_DATA_DIR", str(data_dir))
+    with dg.DagsterInstance.get() as instance:
+        outcome = run_locally(small_brief("on-postgres"), stop_at="manuscript", instance=instance)
+        assert outcome.success
+        assert instance.get_dynamic_partitions("projects") == ["on-postgres"]
+        event = instance.get_latest_materialization_event(dg.AssetKey("manuscript"))
+        assert event.dagster_event.partition == "on-postgres"
+    assert (data_dir / "projects" / "on-postgres" / "manuscript.md").exists()

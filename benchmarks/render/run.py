@@ -1,0 +1,306 @@
+"""Render benchmark: the project's chunked renderer against one ffmpeg pass and MoviePy 2.
+
+    .venv/bin/python benchmarks/render/run.py [--rounds N] [--seconds 300] [--segments 20]
+        [--only project,onepass,moviepy] [--cues sentence|segment]
+
+Inputs are built once in benchmarks/render/work/. Every render runs in a fresh subprocess of this
+script (`--worker JOB`), which times only the render call and reports its own CPU and peak RSS;
+the parent adds os.wait4's totals for the whole subprocess and checks the output with ffprobe.
+`project` is always followed by `incremental`: one segment's cue texts changed, same chunk cache.
+"""
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+WORK = HERE / "work"
+RESULTS = HERE / "results.json"
+FPS, SIZE = 30, (1920, 1080)
+METHODS = ("project", "onepass", "moviepy")
+X264 = ["-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-crf", "20", "-pix_fmt", "yuv420p"]
+SUBTITLE_STYLE = "FontName=DejaVu Sans,Bold=1,FontSize=14,Outline=1.5,Shadow=0,MarginV=20"  # 14/288 of 1080 = 52 px
+WORDS = ("river valley morning light stone bridge market harbour the quiet old city wind across fields "
+         "people gather before winter every season brings new colours and long shadows over hills "
+         "farmers travel north while children watch clouds drift slowly above ancient towers").split()
+PLACES = ("mountain lake", "desert dunes", "northern coast", "rice terraces", "pine forest", "river delta",
+          "volcanic island", "city skyline", "alpine meadow", "canyon walls")
+MOODS = ("at dawn", "at dusk", "under storm clouds", "in autumn", "in deep winter", "at noon")
+
+
+# ---------------------------------------------------------------- inputs, built once
+
+def sentence(rng: random.Random) -> str:
+    words = [rng.choice(WORDS) for _ in range(rng.randint(8, 14))]
+    return " ".join(words).capitalize() + "."
+
+
+def make_cues(seconds: float, segments: int, mode: str, edit_segment: int | None = None) -> list[dict]:
+    """Cues {segment, start, end, text}: each segment's 4-6 sentences (split_cues), or its first one."""
+    from pipeline.render.timing import split_cues
+
+    rng, length, cues = random.Random(20240611), seconds / segments, []
+    for k in range(segments):
+        sentences = [sentence(rng) for _ in range(rng.randint(4, 6))]
+        pieces = split_cues(" ".join(sentences), "en") if mode == "sentence" else sentences[:1]
+        weights = [len(p.split()) * rng.uniform(0.8, 1.25) for p in pieces]
+        if k == edit_segment:  # same timings, new words
+            edit = random.Random(k)
+            pieces = [sentence(edit) for _ in pieces]
+        edges = [round(k * length + length * sum(weights[:i]) / sum(weights), 3) for i in range(len(pieces))]
+        edges.append(round((k + 1) * length, 3))
+        cues += [{"segment": k, "start": a, "end": b, "text": t} for a, b, t in zip(edges, edges[1:], pieces)]
+    return cues
+
+
+def build_inputs(seconds: float, segments: int, mode: str) -> dict:
+    from pipeline.render.timing import to_srt
+
+    base = WORK / f"inputs-{seconds:g}s-{segments}seg"
+    base.mkdir(parents=True, exist_ok=True)
+    images = [base / f"image{n:02d}.png" for n in range(segments)]
+    for n, path in enumerate(images):
+        if not path.exists():
+            from pipeline.providers.images import draw_procedural  # imports dagster: only when needed
+
+            description = f"{PLACES[n % len(PLACES)]} {MOODS[n % len(MOODS)]}, view {n}"
+            draw_procedural(description, 7, *SIZE).save(path, "PNG", compress_level=1)
+    wav = base / "narration.wav"
+    if not wav.exists():  # speech-like: a wobbling pitch, syllable-rate amplitude modulation, pauses
+        expr = ("0.35*sin(2*PI*(150+40*sin(2*PI*0.7*t))*t)*(0.55+0.45*sin(2*PI*3.3*t))"
+                "*gt(sin(2*PI*0.23*t),-0.8)")
+        subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i",
+                        f"aevalsrc='{expr}':s=48000:d={seconds}", "-ac", "1", "-c:a", "pcm_s16le", str(wav)],
+                       check=True)
+    cues = make_cues(seconds, segments, mode)
+    srt = base / f"cues-{mode}.srt"
+    srt.write_text(to_srt([(c["start"], c["end"], c["text"]) for c in cues]), encoding="utf-8")
+    return {"images": [str(p) for p in images], "wav": str(wav), "cues": cues, "srt": str(srt),
+            "seconds": seconds, "edited_cues": make_cues(seconds, segments, mode, edit_segment=segments // 2)}
+
+
+# ---------------------------------------------------------------- the renderers (run in a worker)
+
+def project_renderer():
+    from pipeline.render.slideshow import RenderRequest, Shot, render_slideshow
+
+    def render(job: dict) -> dict:
+        shots = [Shot(image=Path(job["images"][c["segment"]]), text=c["text"], start=c["start"]) for c in job["cues"]]
+        result = render_slideshow(RenderRequest(
+            shots=shots, audio=Path(job["wav"]), total=job["seconds"], out=Path(job["out"]),
+            work_dir=Path(job["work_dir"]), chunk_cache=Path(job["chunk_cache"]), fps=FPS))
+        return {"stills": result.stills, "stills_encoded": result.stills_encoded}
+
+    return render
+
+
+def onepass_renderer():
+    def render(job: dict) -> dict:
+        spans: dict[int, list[float]] = {}  # segment -> [start, end]
+        for c in job["cues"]:
+            span = spans.setdefault(c["segment"], [c["start"], c["end"]])
+            span[1] = c["end"]
+        lines = ["ffconcat version 1.0"]
+        for k, (a, b) in sorted(spans.items()):
+            lines += [f"file '{job['images'][k]}'", f"duration {b - a:.3f}"]
+        lines.append(f"file '{job['images'][max(spans)]}'")  # the concat demuxer ignores the last duration
+        listing = Path(job["work_dir"]) / "images.ffconcat"
+        listing.write_text("\n".join(lines) + "\n")
+        # fps first: the subtitles must be drawn on every output frame, not on the 20 input pictures
+        vf = f"fps={FPS},subtitles=filename={job['srt']}:force_style='{SUBTITLE_STYLE}'"
+        subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+                        "-f", "concat", "-safe", "0", "-i", str(listing), "-i", job["wav"],
+                        "-map", "0:v", "-map", "1:a", "-vf", vf, *X264, "-r", str(FPS),
+                        "-c:a", "aac", "-b:a", "160k", "-ar", "48000", "-ac", "2",
+                        "-t", f"{job['seconds']}", "-movflags", "+faststart", job["out"]], check=True)
+        return {}
+
+    return render
+
+
+def moviepy_renderer():
+    import numpy as np
+    from moviepy import AudioFileClip, ImageClip, concatenate_videoclips
+
+    from pipeline.render.stills import compose_still
+
+    def render(job: dict) -> dict:
+        # The text is drawn by the project's compose_still, so MoviePy never renders text itself.
+        clips = [ImageClip(np.asarray(compose_still(Path(job["images"][c["segment"]]), c["text"], "en")),
+                           duration=c["end"] - c["start"]) for c in job["cues"]]
+        audio = AudioFileClip(job["wav"])
+        video = concatenate_videoclips(clips).with_audio(audio)
+        video.write_videofile(job["out"], fps=FPS, codec="libx264", preset="veryfast", audio_codec="aac",
+                              audio_bitrate="160k", audio_fps=48000, ffmpeg_params=X264[4:8],
+                              temp_audiofile_path=job["work_dir"], logger=None)
+        video.close()
+        audio.close()
+        return {}
+
+    return render
+
+
+RENDERERS = {"project": project_renderer, "incremental": project_renderer,
+             "onepass": onepass_renderer, "moviepy": moviepy_renderer}
+
+
+def worker(job_path: Path) -> None:
+    """Run one render and write {wall, cpu, peak RSS} of this process and its waited-for children."""
+    job = json.loads(job_path.read_text())
+    render = RENDERERS[job["method"]]()  # imports happen here, outside the timed part
+    Path(job["work_dir"]).mkdir(parents=True, exist_ok=True)
+    own, kids, start = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN), \
+        time.perf_counter()
+    extra = render(job)
+    wall = time.perf_counter() - start
+    own2, kids2 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+
+    def cpu(a, b):
+        return (b.ru_utime - a.ru_utime) + (b.ru_stime - a.ru_stime)
+
+    Path(job["result"]).write_text(json.dumps({
+        "wall_s": wall, "cpu_s": cpu(own, own2) + cpu(kids, kids2), "cpu_python_s": cpu(own, own2),
+        "cpu_children_s": cpu(kids, kids2), "rss_python_mb": own2.ru_maxrss * 1024 / 1e6,
+        "rss_largest_child_mb": kids2.ru_maxrss * 1024 / 1e6,
+        "peak_rss_mb": max(own2.ru_maxrss, kids2.ru_maxrss) * 1024 / 1e6, **extra}))
+
+
+# ---------------------------------------------------------------- running and checking
+
+def probe(path: Path, seconds: float) -> dict:
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-print_format", "json", "-show_streams",
+                          "-show_format", str(path)], capture_output=True, check=True, text=True).stdout
+    info = json.loads(out)
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    audio = next((s for s in info["streams"] if s["codec_type"] == "audio"), {})
+    video_s = float(video.get("duration") or info["format"]["duration"])
+    return {"frames": int(video.get("nb_read_packets") or 0), "expected_frames": round(seconds * FPS),
+            "video_s": video_s, "audio_s": float(audio.get("duration") or 0), "pix_fmt": video.get("pix_fmt"),
+            "format_s": float(info["format"]["duration"]), "fps": video["r_frame_rate"],
+            "avg_fps": video["avg_frame_rate"], "size_ok": (video["width"], video["height"]) == SIZE,
+            "duration_ok": abs(video_s - seconds) <= 1 / FPS, "audio_codec": audio.get("codec_name")}
+
+
+def run_method(method: str, job: dict, rundir: Path) -> dict:
+    job = {**job, "method": method, "out": str(rundir / f"{method}.mp4"), "result": str(rundir / f"{method}.json"),
+           "work_dir": str(rundir / ("project" if method == "incremental" else method))}
+    job_path = rundir / f"{method}.job.json"
+    job_path.write_text(json.dumps(job))
+    Path(job["out"]).unlink(missing_ok=True)
+    Path(job["result"]).unlink(missing_ok=True)
+    # MoviePy would use imageio-ffmpeg's own binary: give every method the same ffmpeg and x264.
+    env = {**os.environ, "FFMPEG_BINARY": shutil.which("ffmpeg") or "ffmpeg", "PYTHONPATH": str(ROOT)}
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, __file__, "--worker", str(job_path)], env=env)
+    _, status, usage = os.wait4(proc.pid, 0)  # usage of the subprocess and everything it waited for
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    process = {"process_wall_s": time.perf_counter() - start, "process_cpu_s": usage.ru_utime + usage.ru_stime,
+               "process_maxrss_mb": usage.ru_maxrss * 1024 / 1e6}
+    if proc.returncode != 0:
+        return {"error": f"exit {proc.returncode}", **process}
+    result = {**json.loads(Path(job["result"]).read_text()), **process}
+    result["size_mb"] = Path(job["out"]).stat().st_size / 1e6
+    return {**result, **probe(Path(job["out"]), job["seconds"])}
+
+
+def run_round(methods: list[str], inputs: dict, rundir: Path) -> dict:
+    results = {}
+    chunks = rundir / "chunks"
+    for method in methods:
+        job = {**inputs, "chunk_cache": str(chunks)}
+        if method == "project":
+            shutil.rmtree(chunks, ignore_errors=True)  # a fresh cache: every still is encoded
+        results[method] = run_method(method, job, rundir)
+        print(f"  {method}: {summary(results[method])}", flush=True)
+        if method == "project" and "error" not in results[method]:
+            results["incremental"] = run_method("incremental", {**job, "cues": inputs["edited_cues"]}, rundir)
+            print(f"  incremental: {summary(results['incremental'])}", flush=True)
+    return results
+
+
+def summary(r: dict) -> str:
+    if "error" in r:
+        return f"FAILED ({r['error']})"
+    return (f"{r['wall_s']:.1f} s wall, {r['cpu_s']:.1f} s CPU, {r['peak_rss_mb']:.0f} MB, {r['frames']} frames, "
+            f"video {r['video_s']:.3f} s")
+
+
+def medians(rounds: list[dict]) -> dict:
+    out = {}
+    for method in dict.fromkeys(m for r in rounds for m in r):
+        good = [r[method] for r in rounds if method in r and "error" not in r[method]]
+        if not good:
+            out[method] = {"error": "failed in every round"}
+            continue
+        numeric = [k for k, v in good[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        out[method] = {**good[-1], **{k: statistics.median(g[k] for g in good) for k in numeric}, "rounds": len(good)}
+    return out
+
+
+def table(med: dict) -> str:
+    base = med.get("onepass", {}).get("wall_s")
+    rows = ["| method | wall s | CPU s | peak RSS MB | size MB | frames | video s | 1080p30, A/V within 1 frame "
+            "| one-pass wall / wall |", "|---|---:|---:|---:|---:|---:|---:|---|---:|"]
+    for method, r in med.items():
+        if "error" in r:
+            rows.append(f"| {method} | failed | | | | | | | |")
+            continue
+        ok = r["size_ok"] and r["fps"] == "30/1" and r["frames"] == r["expected_frames"]
+        checks = f"{'yes' if ok else 'NO'}, {'yes' if r['duration_ok'] else 'NO'}"
+        ratio = f"{base / r['wall_s']:.2f}x" if base else "n/a"
+        rows.append(f"| {method} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} | "
+                    f"{r['size_mb']:.1f} | {r['frames']} | {r['video_s']:.3f} | {checks} | {ratio} |")
+    return "\n".join(rows)
+
+
+def machine() -> dict:
+    version = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout.splitlines()[0]
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    return {"nproc": nproc, "ffmpeg": version, "python": sys.version.split()[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--segments", type=int, default=20)
+    parser.add_argument("--only", default=",".join(METHODS), help="comma-separated: " + ",".join(METHODS))
+    parser.add_argument("--cues", choices=("sentence", "segment"), default="sentence")
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args.worker)
+    methods = [m.strip() for m in args.only.split(",") if m.strip()]
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        parser.error(f"unknown methods {sorted(unknown)}; choose from {','.join(METHODS)}")
+    sys.path.insert(0, str(ROOT))
+    inputs = build_inputs(args.seconds, args.segments, args.cues)
+    print(f"{len(inputs['cues'])} cues ({args.cues}), {args.segments} images, {args.seconds:g} s", flush=True)
+    rundir = WORK / f"run-{args.cues}"
+    rundir.mkdir(parents=True, exist_ok=True)
+    rounds = []
+    for n in range(args.rounds):
+        print(f"round {n + 1} of {args.rounds}", flush=True)
+        rounds.append(run_round(methods, inputs, rundir))
+    med = medians(rounds)
+    text = table(med)
+    print(f"\nmedian of {args.rounds} round(s), {len(inputs['cues'])} cues ({args.cues}):\n\n{text}")
+    saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    saved[args.cues] = {"args": {k: v for k, v in vars(args).items() if k != "worker"}, "machine": machine(),
+                        "cues": len(inputs["cues"]), "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+                        "median": med, "rounds": rounds, "table": text}
+    RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
