@@ -18,6 +18,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 WORK = HERE / "work"
 RESULTS = HERE / "results.json"
+sys.path.insert(0, str(ROOT))  # the pipeline package, installed or not
 FPS, SIZE = 30, (1920, 1080)
 METHODS = ("project", "onepass", "moviepy")
 X264 = ["-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-crf", "20", "-pix_fmt", "yuv420p"]
@@ -68,12 +70,8 @@ def build_inputs(seconds: float, segments: int, mode: str) -> dict:
     base = WORK / f"inputs-{seconds:g}s-{segments}seg"
     base.mkdir(parents=True, exist_ok=True)
     images = [base / f"image{n:02d}.png" for n in range(segments)]
-    for n, path in enumerate(images):
-        if not path.exists():
-            from pipeline.providers.images import draw_procedural  # imports dagster: only when needed
-
-            description = f"{PLACES[n % len(PLACES)]} {MOODS[n % len(MOODS)]}, view {n}"
-            draw_procedural(description, 7, *SIZE).save(path, "PNG", compress_level=1)
+    if not all(p.exists() for p in images):  # in a subprocess: this one stays small (see the README)
+        subprocess.run([sys.executable, __file__, "--draw", *map(str, images)], check=True)
     wav = base / "narration.wav"
     if not wav.exists():  # speech-like: a wobbling pitch, syllable-rate amplitude modulation, pauses
         expr = ("0.35*sin(2*PI*(150+40*sin(2*PI*0.7*t))*t)*(0.55+0.45*sin(2*PI*3.3*t))"
@@ -86,6 +84,14 @@ def build_inputs(seconds: float, segments: int, mode: str) -> dict:
     srt.write_text(to_srt([(c["start"], c["end"], c["text"]) for c in cues]), encoding="utf-8")
     return {"images": [str(p) for p in images], "wav": str(wav), "cues": cues, "srt": str(srt),
             "seconds": seconds, "edited_cues": make_cues(seconds, segments, mode, edit_segment=segments // 2)}
+
+
+def draw_images(paths: list[Path]) -> None:
+    from pipeline.providers.images import draw_procedural
+
+    for n, path in enumerate(paths):
+        description = f"{PLACES[n % len(PLACES)]} {MOODS[n % len(MOODS)]}, view {n}"
+        draw_procedural(description, 7, *SIZE).save(path, "PNG", compress_level=1)
 
 
 # ---------------------------------------------------------------- the renderers (run in a worker)
@@ -176,6 +182,32 @@ def worker(job_path: Path) -> None:
 
 # ---------------------------------------------------------------- running and checking
 
+def tree_rss_mb(root: int) -> float:
+    """VmRSS summed over `root` and its live descendants (shared pages counted in each), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                children.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1e6
+
+
+def sample_tree(pid: int, done: threading.Event, peak: list[float]) -> None:
+    while not done.wait(0.1):
+        peak[0] = max(peak[0], tree_rss_mb(pid))
+
+
 def probe(path: Path, seconds: float) -> dict:
     out = subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-print_format", "json", "-show_streams",
                           "-show_format", str(path)], capture_output=True, check=True, text=True).stdout
@@ -198,13 +230,18 @@ def run_method(method: str, job: dict, rundir: Path) -> dict:
     Path(job["out"]).unlink(missing_ok=True)
     Path(job["result"]).unlink(missing_ok=True)
     # MoviePy would use imageio-ffmpeg's own binary: give every method the same ffmpeg and x264.
-    env = {**os.environ, "FFMPEG_BINARY": shutil.which("ffmpeg") or "ffmpeg", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "FFMPEG_BINARY": shutil.which("ffmpeg") or "ffmpeg"}
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, __file__, "--worker", str(job_path)], env=env)
+    done, peak = threading.Event(), [0.0]
+    sampler = threading.Thread(target=sample_tree, args=(proc.pid, done, peak), daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)  # usage of the subprocess and everything it waited for
+    done.set()
+    sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     process = {"process_wall_s": time.perf_counter() - start, "process_cpu_s": usage.ru_utime + usage.ru_stime,
-               "process_maxrss_mb": usage.ru_maxrss * 1024 / 1e6}
+               "process_maxrss_mb": usage.ru_maxrss * 1024 / 1e6, "tree_rss_sampled_mb": peak[0]}
     if proc.returncode != 0:
         return {"error": f"exit {proc.returncode}", **process}
     result = {**json.loads(Path(job["result"]).read_text()), **process}
@@ -248,17 +285,17 @@ def medians(rounds: list[dict]) -> dict:
 
 def table(med: dict) -> str:
     base = med.get("onepass", {}).get("wall_s")
-    rows = ["| method | wall s | CPU s | peak RSS MB | size MB | frames | video s | 1080p30, A/V within 1 frame "
-            "| one-pass wall / wall |", "|---|---:|---:|---:|---:|---:|---:|---|---:|"]
+    rows = ["| method | wall s | CPU s | peak RSS MB | tree RSS MB | size MB | frames | video s "
+            "| 1080p30, A/V within 1 frame | one-pass wall / wall |", "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for method, r in med.items():
         if "error" in r:
-            rows.append(f"| {method} | failed | | | | | | | |")
+            rows.append(f"| {method} | failed | | | | | | | | |")
             continue
         ok = r["size_ok"] and r["fps"] == "30/1" and r["frames"] == r["expected_frames"]
         checks = f"{'yes' if ok else 'NO'}, {'yes' if r['duration_ok'] else 'NO'}"
         ratio = f"{base / r['wall_s']:.2f}x" if base else "n/a"
         rows.append(f"| {method} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} | "
-                    f"{r['size_mb']:.1f} | {r['frames']} | {r['video_s']:.3f} | {checks} | {ratio} |")
+                    f"{r['tree_rss_sampled_mb']:.0f} | {r['size_mb']:.1f} | {r['frames']} | {r['video_s']:.3f} | {checks} | {ratio} |")
     return "\n".join(rows)
 
 
@@ -276,14 +313,14 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(METHODS), help="comma-separated: " + ",".join(METHODS))
     parser.add_argument("--cues", choices=("sentence", "segment"), default="sentence")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--draw", type=Path, nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
-        return worker(args.worker)
+    if args.worker or args.draw:
+        return worker(args.worker) if args.worker else draw_images(args.draw)
     methods = [m.strip() for m in args.only.split(",") if m.strip()]
     unknown = set(methods) - set(METHODS)
     if unknown:
         parser.error(f"unknown methods {sorted(unknown)}; choose from {','.join(METHODS)}")
-    sys.path.insert(0, str(ROOT))
     inputs = build_inputs(args.seconds, args.segments, args.cues)
     print(f"{len(inputs['cues'])} cues ({args.cues}), {args.segments} images, {args.seconds:g} s", flush=True)
     rundir = WORK / f"run-{args.cues}"

@@ -58,3 +58,10 @@ def test_thumbnail_size_and_title(tmp_path):
     assert thumb.size == (1280, 720)
     pixels = np.asarray(thumb)
     assert (pixels[450:700].min(axis=2) > 230).sum() > 1000  # the title in white near the bottom
+
+
+def test_logo_in_the_top_right_corner(tmp_path):
+    logo = solid_png(tmp_path / "logo.png", (250, 10, 10), size=(200, 100))
+    still = np.asarray(compose_still(solid_png(tmp_path / "i.png", (20, 20, 20)), "", "en", logo=logo))
+    assert (still[60, 1800] == (250, 10, 10)).all()
+    assert (still[60, 100] == (20, 20, 20)).all()
