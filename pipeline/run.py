@@ -7,10 +7,8 @@ import dagster as dg
 from pipeline.brief import Brief
 from pipeline.defs.common import projects
 from pipeline.defs.ops.jobs import selection_up_to
+from pipeline.store import ARTIFACTS
 
-ARTIFACTS = {"outline": "outline.json", "manuscript": "manuscript.md", "script": "script.json",
-             "narration": "narration.wav", "video": "video.mp4", "subtitles": "video.srt",
-             "thumbnail": "thumbnail.jpg"}
 
 
 @dataclass

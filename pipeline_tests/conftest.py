@@ -9,6 +9,8 @@ import dagster as dg
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every test session projects into its own Redis namespace, never into a user's keys.
+os.environ["PIPELINE_REDIS_PREFIX"] = f"pytest-{uuid.uuid4().hex[:8]}:"
 
 
 @pytest.fixture
@@ -97,3 +99,59 @@ def webserver(dagster_home, data_dir):
         proc.kill()
         proc.wait()
     proc.stderr.close()
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free port, which the test may stop and restart."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = None
+
+    def start(self) -> None:
+        import subprocess
+        import time
+
+        import redis
+
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.folder), "--dbfilename", "dump.rdb", "--logfile", str(self.folder / "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server on port {self.port} did not start")
+
+    def stop(self, keep_data: bool) -> None:
+        """Shut down: saving the data (it comes back with it) or not (it comes back empty)."""
+        import redis
+
+        client = redis.Redis.from_url(self.url)
+        try:
+            client.shutdown(save=keep_data, nosave=not keep_data)
+        except redis.ConnectionError:
+            pass
+        self.proc.wait(timeout=20)
+        if not keep_data:
+            (self.folder / "dump.rdb").unlink(missing_ok=True)
+
+
+@pytest.fixture
+def redis_server(tmp_path, monkeypatch):
+    """REDIS_URL pointed at a fresh redis-server of this test's own."""
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = RedisServer(folder)
+    server.start()
+    monkeypatch.setenv("REDIS_URL", server.url)
+    yield server
+    if server.proc.poll() is None:
+        server.proc.terminate()
+        server.proc.wait(timeout=20)

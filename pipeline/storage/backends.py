@@ -15,6 +15,8 @@ from dagster_postgres import (
     PostgresScheduleStorage,
 )
 
+from pipeline.events.hook import ProjectionHook
+
 POSTGRES_URL_ENV = "DAGSTER_POSTGRES_URL"
 
 _CONFIG: UserConfigSchema = {
@@ -55,12 +57,20 @@ def _sqlite_dir(config_value: Mapping[str, Any]) -> str:
     return os.path.join(home, "storage")
 
 
-class SqliteEvents(SqliteEventLogStorage):
-    """SQLite event log (one shard per run)."""
+class SqliteEvents(ProjectionHook, SqliteEventLogStorage):
+    """SQLite event log (one shard per run), projected to Redis."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        super().__init__(base_dir, inst_data=inst_data)
+        self._projection_identity = f"sqlite:{os.path.abspath(base_dir)}"
 
 
-class PostgresEvents(PostgresEventLogStorage):
-    """PostgreSQL event log (one table, a global cursor)."""
+class PostgresEvents(ProjectionHook, PostgresEventLogStorage):
+    """PostgreSQL event log (one table, a global cursor), projected to Redis."""
+
+    def __init__(self, postgres_url: str, inst_data: ConfigurableClassData | None = None):
+        super().__init__(postgres_url, inst_data=inst_data)
+        self._projection_identity = "postgres:" + postgres_url.split("@")[-1]
 
 
 class _Factory:

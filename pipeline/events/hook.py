@@ -1,0 +1,174 @@
+"""The hook in Dagster's event log storage: poke the projector after every stored event.
+
+`store_event` runs synchronously in every Dagster process (run workers, step processes, the
+daemon, the webserver), so it only sends a non-blocking datagram with the run id. One process per
+machine and instance leads: it binds an abstract Unix socket named after the storage, receives the
+pokes, and runs the projector in a background thread. The others retry leadership every second, so
+the projection moves on when a leader exits.
+"""
+
+import hashlib
+import logging
+import os
+import socket
+import threading
+import time
+
+import dagster as dg
+
+from pipeline.events.projector import Projector, is_redis_down, state_for
+from pipeline.events.redis_sink import RedisSink, connect, redis_prefix
+
+log = logging.getLogger(__name__)
+
+ENABLED_ENV = "PIPELINE_EVENTS"  # "off" disables the projection in this process
+SWEEP_SECONDS = 2.0
+
+
+def address(identity: str) -> str:
+    """The abstract socket name of the projector of one storage (and Redis prefix)."""
+    digest = hashlib.sha256(f"{identity}|{redis_prefix()}".encode()).hexdigest()[:20]
+    return f"\0pipeline-projector-{digest}"
+
+
+def enabled() -> bool:
+    return os.environ.get(ENABLED_ENV, "on").lower() not in ("off", "0", "false", "no")
+
+
+class ProjectionHook:
+    """Mixed into the event log storages of pipeline.storage."""
+
+    _projection_identity: str = ""
+
+    def store_event(self, event) -> None:  # type: ignore[no-untyped-def]
+        super().store_event(event)  # type: ignore[misc]
+        if event.run_id and enabled():
+            poke(address(self._projection_identity), event.run_id)
+
+    def store_event_batch(self, events) -> None:  # type: ignore[no-untyped-def]
+        super().store_event_batch(events)  # type: ignore[misc]
+        if enabled():
+            for run_id in {e.run_id for e in events if e.run_id}:
+                poke(address(self._projection_identity), run_id)
+
+    def register_instance(self, instance: dg.DagsterInstance) -> None:
+        super().register_instance(instance)  # type: ignore[misc]
+        if enabled() and getattr(self, "_leader", None) is None:
+            self._leader = LeaderThread(instance, address(self._projection_identity))
+            self._leader.start()
+
+    def dispose(self) -> None:
+        leader = getattr(self, "_leader", None)
+        if leader is not None:
+            leader.stop(flush=True)
+        super().dispose()  # type: ignore[misc]
+
+
+_poke_socket: socket.socket | None = None
+
+
+def poke(name: str, run_id: str) -> None:
+    """Tell the leading projector that `run_id` has a new event; never blocks, never raises."""
+    global _poke_socket
+    try:
+        if _poke_socket is None:
+            _poke_socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK)
+        _poke_socket.sendto(run_id.encode(), name)
+    except OSError:
+        pass  # no leader right now, or its queue is full: the sweep catches up
+
+
+class LeaderThread(threading.Thread):
+    """Tries to lead; while leading, projects poked runs at once and sweeps every few seconds."""
+
+    def __init__(self, instance: dg.DagsterInstance, name: str):
+        super().__init__(name="pipeline-projector", daemon=True)
+        self.instance = instance
+        self.name_ = name
+        self._halt = threading.Event()
+        self._sock: socket.socket | None = None
+        self.projector: Projector | None = None
+        self.leading = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            if self._sock is None and not self._try_lead():
+                self._halt.wait(1.0)
+                continue
+            self._serve()
+
+    def _try_lead(self) -> bool:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            sock.bind(self.name_)
+        except OSError:
+            sock.close()
+            return False
+        sock.settimeout(0.2)
+        self._sock = sock
+        self.leading.set()
+        return True
+
+    def _serve(self) -> None:
+        last_sweep = 0.0
+        pending: set[str] = set()
+        backoff = 0.0
+        while not self._halt.is_set():
+            pending |= self._receive()
+            if backoff and time.monotonic() < backoff:
+                continue
+            try:
+                projector = self._projector()
+                if time.monotonic() - last_sweep > SWEEP_SECONDS:
+                    projector.check_epoch()
+                    projector.sweep()
+                    last_sweep = time.monotonic()
+                    pending.clear()
+                for run_id in sorted(pending):
+                    projector.project_run(run_id)
+                pending.clear()
+                backoff = 0.0
+            except Exception as e:  # noqa: BLE001 - the projection must outlive any failure; the log keeps the truth
+                self.projector = None
+                backoff = time.monotonic() + 1.0
+                if is_redis_down(e):
+                    log.debug("Redis unavailable, events wait in the event log: %s", e)
+                else:
+                    log.warning("event projection failed, retrying in 1 s: %s", e, exc_info=True)
+
+    def _receive(self) -> set[str]:
+        runs: set[str] = set()
+        assert self._sock is not None
+        try:
+            runs.add(self._sock.recv(256).decode())
+            self._sock.settimeout(0)
+            while True:
+                runs.add(self._sock.recv(256).decode())
+        except (BlockingIOError, socket.timeout):
+            pass
+        finally:
+            self._sock.settimeout(0.2)
+        return runs
+
+    def _projector(self) -> Projector:
+        if self.projector is None:
+            client = connect()
+            client.ping()
+            self.projector = Projector(self.instance, state_for(self.instance), RedisSink(client, redis_prefix()))
+        return self.projector
+
+    def stop(self, flush: bool = False) -> None:
+        """Stop leading; with `flush`, publish what is pending first (bounded by a few seconds)."""
+        self._halt.set()
+        self.join(timeout=5)
+        if flush and self._sock is not None:
+            try:
+                projector = self._projector()
+                projector.sweep()
+            except Exception as e:  # noqa: BLE001 - best effort at shutdown; the next leader catches up
+                log.debug("final projection sweep skipped: %s", e)
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self.projector is not None:
+            self.projector.state.dispose()
