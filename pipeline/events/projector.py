@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 REFUSED_TAG = "pipeline/refused"  # a launch refused as a duplicate: never projected
 REBUILD_WINDOW = 7 * 24 * 3600
 BATCH = 500
+SAVE_EVERY = 0.5  # seconds between durable cursor writes of a running run
 
 
 def job_outputs(project: str) -> dict[str, str]:
@@ -45,7 +46,9 @@ class Projector:
         self.state = state
         self.sink = sink
         self.views: dict[str, tuple[RunView, int]] = {}  # run id -> (view, storage id it has applied)
+        self.runs: dict[str, dg.DagsterRun | None] = {}
         self._swept_until = time.time() - 3600
+        self._saved: dict[str, float] = {}  # run id -> when its cursor was last made durable
 
     def check_epoch(self) -> bool:
         """True when Redis lost what was projected (restarted empty); schedules recent runs again."""
@@ -65,18 +68,24 @@ class Projector:
         self.state.put(f"epoch:{self.sink.prefix}", token)
         return wiped
 
+    def _run(self, run_id: str) -> dg.DagsterRun | None:
+        if run_id not in self.runs:
+            self.runs[run_id] = self.instance.get_run_by_id(run_id)
+        return self.runs[run_id]
+
     def project_run(self, run_id: str) -> int:
         """Publish the run's events not yet published; returns how many were new in Redis."""
-        position = self.state.position(run_id)
-        cursor = position.cursor if position else -1
-        run = self.instance.get_run_by_id(run_id)
+        view, cursor = self.views.get(run_id, (None, -1))
+        if view is None:
+            position = self.state.position(run_id)
+            cursor = position.cursor if position else -1
+        run = self._run(run_id)
         if run is None or "dagster/partition" not in run.tags:
             return 0
         if run.tags.get(REFUSED_TAG):
             self.state.advance(run_id, run.tags["dagster/partition"], cursor, True)
             return 0
-        view, applied = self.views.get(run_id, (None, -1))
-        if view is None or applied != cursor:
+        if view is None:
             view = self._replay(run, cursor)
         published = 0
         while True:
@@ -99,10 +108,21 @@ class Projector:
                 self.views.pop(run_id, None)  # rebuilt by replay from the durable cursor next time
                 raise
             cursor = records[-1].storage_id
-            done = view.status in ("succeeded", "failed", "canceled")
-            self.state.advance(run_id, view.project, cursor, done)
             self.views[run_id] = (view, cursor)
+            done = view.status in ("succeeded", "failed", "canceled")
+            # The durable cursor may lag: what it re-publishes, Redis skips. Save at most twice a second.
+            if done or time.monotonic() - self._saved.get(run_id, 0.0) > SAVE_EVERY:
+                self.save(run_id)
         return published
+
+    def save(self, run_id: str) -> None:
+        """Make the run's position durable."""
+        view, cursor = self.views[run_id]
+        done = view.status in ("succeeded", "failed", "canceled")
+        self.state.advance(run_id, view.project, cursor, done)
+        self._saved[run_id] = time.monotonic()
+        if done:
+            self.runs.pop(run_id, None)
 
     def _replay(self, run: dg.DagsterRun, cursor: int) -> RunView:
         """The run's view after the events already published (up to `cursor`)."""
@@ -123,6 +143,9 @@ class Projector:
             if "dagster/partition" in run.tags:
                 runs.add(run.run_id)
         published = sum(self.project_run(run_id) for run_id in sorted(runs))
+        for run_id in list(self.views):
+            if self._saved.get(run_id, 0.0) < time.monotonic() - SAVE_EVERY:
+                self.save(run_id)
         self._swept_until = started
         return published
 

@@ -25,6 +25,14 @@ META = sa.Table(
 )
 
 
+def _sqlite_pragmas(connection, _record) -> None:
+    # WAL and NORMAL sync: a cursor write costs no fsync; a lost write only re-publishes what Redis skips.
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 @dataclass
 class RunPosition:
     run_id: str
@@ -38,7 +46,12 @@ class ProjectionState:
 
     def __init__(self, url: str):
         self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-        _META.create_all(self.engine)
+        if url.startswith("sqlite"):
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        try:
+            _META.create_all(self.engine)
+        except sa.exc.OperationalError:
+            _META.create_all(self.engine)  # another process created them at the same moment
 
     @classmethod
     def sqlite(cls, folder: str) -> "ProjectionState":

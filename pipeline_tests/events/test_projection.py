@@ -157,3 +157,63 @@ def test_percent_rules_are_pure():
     assert view.percent == 50
     view._raise(100)
     assert view.percent == 99  # 100 only on success
+
+
+def _started_run(instance, project: str) -> dg.DagsterRun:
+    """A run of produce_project whose worker has started (RUN_START), as a run worker leaves it."""
+    instance.add_dynamic_partitions("projects", [project])
+    run = instance.create_run_for_job(_job(), tags={"dagster/partition": project},
+                                      asset_selection=frozenset({dg.AssetKey("brief")}))
+    instance.report_dagster_event(dg.DagsterEvent(event_type_value=dg.DagsterEventType.RUN_START.value,
+                                                  job_name=run.job_name), run_id=run.run_id)
+    return run
+
+
+def test_run_failed_from_outside_its_worker(redis_server, instance, env_data):
+    run = _started_run(instance, "proj-dead-worker")
+    r = client()
+    wait_for(lambda: r.get(key("active_task:proj-dead-worker")), 10, "active_task at start")
+    assert progress(r, "proj-dead-worker")["status"] == "running"
+    # what run monitoring writes when it finds the run worker dead
+    instance.report_run_failed(run, "Run worker died (run monitoring)")
+    final = final_entry(r, "proj-dead-worker", run.run_id)
+    assert final["type"] == "task_failed" and "Run worker died" in final["error"]
+    assert r.get(key("active_task:proj-dead-worker")) is None
+    assert progress(r, "proj-dead-worker")["status"] == "failed"
+    assert json.loads(r.get(key(f"job_result:{run.run_id}")))["status"] == "failed"
+
+
+def test_cancel_events(redis_server, instance, env_data):
+    run = _started_run(instance, "proj-cancel")
+    instance.report_run_canceling(run)
+    instance.report_run_canceled(run)
+    r = client()
+    final = final_entry(r, "proj-cancel", run.run_id)
+    stream = entries(r, "proj-cancel", run.run_id)
+    assert [e["dagster_event"] for e in stream[-3:]] == ["RUN_START", "RUN_CANCELING", "RUN_CANCELED"]
+    assert [e["type"] for e in stream[-3:]] == ["task_started", "task_progress", "task_canceled"]
+    assert final["dagster_event"] == "RUN_CANCELED"
+    assert progress(r, "proj-cancel")["status"] == "canceled"
+    assert r.get(key("active_task:proj-cancel")) is None
+
+
+def test_refused_launch_never_projected(redis_server, instance, env_data):
+    run = _started_run(instance, "proj-active")
+    refused = instance.create_run_for_job(_job(), tags={"dagster/partition": "proj-active", "pipeline/refused": "1"},
+                                          asset_selection=frozenset({dg.AssetKey("brief")}))
+    instance.report_run_failed(refused, "refused: project proj-active has an active run")
+    r = client()
+    wait_for(lambda: entries(r, "proj-active"), 10, "the active run's entries")
+    time.sleep(2.5)  # a sweep has passed
+    assert {e["run_id"] for e in entries(r, "proj-active")} == {run.run_id}
+    assert progress(r, "proj-active")["run_id"] == run.run_id and progress(r, "proj-active")["status"] == "running"
+
+
+def test_projection_on_postgres(redis_server, dagster_home, postgres_url, env_data, monkeypatch):
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", postgres_url)
+    with dg.DagsterInstance.get() as instance:
+        brief = small_brief("proj-pg", stop_at="outline")
+        outcome = run_locally(brief, stop_at="outline", instance=instance)
+        r = client()
+        assert final_entry(r, brief.project_id, outcome.run_id)["type"] == "task_completed"
+        assert_stream_matches_log(r, instance, brief.project_id, outcome.run_id)
