@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from pipeline.providers.errors import InvalidModelOutput, PermanentProviderError, ProviderError
+from pipeline.providers.errors import InvalidModelOutput, PermanentProviderError, ProviderError, RateLimited
 from pipeline.render.ffmpeg import MissingTool, RenderError
 
 projects = dg.DynamicPartitionsDefinition(name="projects")
@@ -22,5 +22,9 @@ def failures(what: str) -> Iterator[None]:
         yield
     except (PermanentProviderError, InvalidModelOutput, MissingTool) as e:
         raise dg.Failure(description=f"{what}: {e}", allow_retries=False) from e
+    except RateLimited as e:
+        # The server said how long to wait: the step retry waits that long, not the policy's backoff.
+        wait = e.retry_after if e.retry_after is not None else RETRY.delay or 2
+        raise dg.RetryRequested(max_retries=RETRY.max_retries, seconds_to_wait=wait) from e
     except (ProviderError, RenderError) as e:
         raise dg.Failure(description=f"{what}: {e}") from e

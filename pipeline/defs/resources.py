@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from pipeline.providers.images import ImageProvider, ProceduralImages
 from pipeline.providers.offline_text import OfflineText
+from pipeline.providers.selection import HTTP_PROVIDERS, http_provider
 from pipeline.providers.speech import OfflineSpeech, SpeechProvider
 from pipeline.providers.text import TextProvider
 from pipeline.store import ProjectFiles, default_data_dir
@@ -52,19 +53,19 @@ class ProjectIOManager(dg.ConfigurableIOManager):
         return model.model_validate_json(path.read_text(encoding="utf-8"))
 
 
-_TEXT = {"offline": OfflineText}
-_SPEECH = {"offline": OfflineSpeech}
-_IMAGES = {"offline": ProceduralImages}
+_OFFLINE = {"text": OfflineText, "speech": OfflineSpeech, "images": ProceduralImages}
 
 
-def _choose(role: str, table: dict[str, type]) -> dg.ConfigurableResource:
+def _choose(role: str, data_dir: str) -> dg.ConfigurableResource:
+    """The provider `PIPELINE_<ROLE>_PROVIDER` names (offline by default), set up from the environment."""
     variable = f"PIPELINE_{role.upper()}_PROVIDER"
-    name = os.environ.get(variable, "offline").strip().lower()
-    if name not in table:
+    name = os.environ.get(variable, "offline").strip().lower() or "offline"
+    known = ["offline", *HTTP_PROVIDERS[role]]
+    if name not in known:
         raise dg.DagsterInvalidConfigError(
-            f"{variable}={name!r} is not a known {role} provider; choose one of: {', '.join(table)}", [], None
+            f"{variable}={name!r} is not a known {role} provider; choose one of: {', '.join(known)}", [], None
         )
-    return table[name]()
+    return _OFFLINE[role]() if name == "offline" else http_provider(role, name, data_dir)
 
 
 def build_resources(data_dir: str | Path | None = None) -> dict[str, object]:
@@ -73,9 +74,9 @@ def build_resources(data_dir: str | Path | None = None) -> dict[str, object]:
     Without `data_dir`, the data folder is resolved when a step runs (PIPELINE_DATA_DIR or ./data).
     """
     folder = str(data_dir or "")
-    text: TextProvider = _choose("text", _TEXT)  # type: ignore[assignment]
-    speech: SpeechProvider = _choose("speech", _SPEECH)  # type: ignore[assignment]
-    images: ImageProvider = _choose("images", _IMAGES)  # type: ignore[assignment]
+    text: TextProvider = _choose("text", folder)  # type: ignore[assignment]
+    speech: SpeechProvider = _choose("speech", folder)  # type: ignore[assignment]
+    images: ImageProvider = _choose("images", folder)  # type: ignore[assignment]
     return {
         "files": DataFolder(data_dir=folder),
         "io_manager": ProjectIOManager(data_dir=folder),

@@ -7,6 +7,7 @@ pokes, and runs the projector in a background thread. The others retry leadershi
 the projection moves on when a leader exits.
 """
 
+import atexit
 import hashlib
 import logging
 import os
@@ -73,6 +74,7 @@ def poke(name: str, run_id: str) -> None:
     try:
         if _poke_socket is None:
             _poke_socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK)
+            atexit.register(_poke_socket.close)
         _poke_socket.sendto(run_id.encode(), name)
     except OSError:
         pass  # no leader right now, or its queue is full: the sweep catches up
@@ -105,6 +107,7 @@ class LeaderThread(threading.Thread):
             sock.close()
             return False
         sock.settimeout(0.2)
+        atexit.register(sock.close)
         self._sock = sock
         self.leading.set()
         return True

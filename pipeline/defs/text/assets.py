@@ -9,7 +9,7 @@ from pipeline.defs.checks import chapters_missing
 from pipeline.defs.common import ASSET_DEFAULTS, failures
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.text import prompts
-from pipeline.defs.text.models import Chapter, ChapterMemory, Chapters, Manuscript, Outline
+from pipeline.defs.text.models import Chapter, ChapterMemory, Chapters, Manuscript, MemoryNote, Outline
 from pipeline.defs.text.sources import collect_sources, outline_from_text, split_source_text
 from pipeline.events.progress import Progress
 from pipeline.providers.structured import ask_structured
@@ -135,8 +135,8 @@ def _write_chapter(brief, outline, plan, memory, sources, inputs, text_provider:
     request = TextRequest(task="memory", system=_system(brief), prompt=prompts.MEMORY.format(
         index=plan.index, title=plan.title, text=body),
         inputs={**inputs, "text": body})
-    reply = json.loads(text_provider.generate(request).text)
-    return {"text": body, "summary": reply["summary"], "character_state": reply.get("character_state", {})}
+    note, _ = ask_structured(text_provider, request, MemoryNote)
+    return {"text": body, "summary": note.summary, "character_state": note.character_state}
 
 
 @dg.asset(group_name="text", **ASSET_DEFAULTS)

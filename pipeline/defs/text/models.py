@@ -63,6 +63,13 @@ class ChapterMemory(BaseModel):
     character_state: dict[str, str] = Field(default_factory=dict)
 
 
+class MemoryNote(BaseModel):
+    """What the model says a chapter leaves for the next one."""
+
+    summary: str = Field(min_length=1, max_length=2000)
+    character_state: dict[str, str] = Field(default_factory=dict)
+
+
 class Chapter(BaseModel):
     index: int
     title: str

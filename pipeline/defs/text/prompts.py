@@ -41,3 +41,7 @@ Answer with JSON only, matching the schema."""
 REPAIR = """Your previous answer was not valid. Problems:
 {problems}
 Answer again with the whole corrected JSON only."""
+
+# Added to the system prompt when the answer must be JSON: `json_object` mode needs the word JSON
+# in the messages, and the schema tells the model the exact shape.
+JSON_ANSWER = "\n\nAnswer with one JSON object only, no prose and no code fence, matching this JSON Schema:\n{schema}"

@@ -1,0 +1,51 @@
+"""Stability AI images: the v2beta Stable Image API (core, ultra), multipart in, image bytes out."""
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+
+from pipeline.providers.errors import ContentPolicyError, PermanentProviderError
+from pipeline.providers.http import Reply
+from pipeline.providers.http_resource import HttpSettings
+from pipeline.providers.images import ImageProvider
+from pipeline.providers.media import save_cover
+
+STABILITY_BASE_URL = "https://api.stability.ai"
+MAX_SEED = 4294967294
+
+
+class StabilityImages(ImageProvider, HttpSettings):
+    """Images from Stability AI's `POST /v2beta/stable-image/generate/<model>`, cropped to the asked size."""
+
+    base_url: str = Field(default=STABILITY_BASE_URL, description="API root")
+    model: str = Field(default="core", description="Stable Image service: core or ultra")
+    aspect_ratio: str = Field(default="16:9", description="aspect ratio asked of the API")
+    timeout: float = Field(default=120.0, gt=0, description="seconds to wait for an image")
+
+    role: ClassVar[str] = "images"
+    vendor: ClassVar[str] = "stability"
+    key_variable: ClassVar[str] = "STABILITY_API_KEY"
+    url_variable: ClassVar[str] = ""
+
+    @property
+    def name(self) -> str:
+        return f"stability:{self.model}"
+
+    def generate(self, description: str, seed: int, width: int, height: int, out_path: Path) -> None:
+        client = self.client(self.model)
+        form = {"prompt": description, "aspect_ratio": self.aspect_ratio, "output_format": "png",
+                "seed": str(seed % (MAX_SEED + 1))}
+        reply = client.post(f"/v2beta/stable-image/generate/{self.model}", form=form, accept="image/*",
+                            check=lambda r: _require_image(r, client.provider))
+        save_cover(reply.content, width, height, out_path, client.provider)
+
+
+def _require_image(reply: Reply, provider: str) -> None:
+    """Refuse a filtered or non-image answer (the API may blur a filtered image and still answer 200)."""
+    if reply.headers.get("finish-reason", "").upper() == "CONTENT_FILTERED":
+        raise ContentPolicyError(provider, "the image was filtered by the provider's content policy",
+                                 hint="rephrase the image description")
+    if not reply.headers.get("content-type", "image/").startswith("image/"):
+        raise PermanentProviderError(provider, f"the answer is {reply.headers['content-type']}, not an image",
+                                     hint="check PIPELINE_IMAGES_BASE_URL and PIPELINE_IMAGES_MODEL")

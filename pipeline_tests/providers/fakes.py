@@ -1,0 +1,249 @@
+"""Loopback HTTP servers speaking the OpenAI-compatible and Stability protocols, with faults on demand."""
+
+import base64
+import email.parser
+import email.policy
+import hashlib
+import io
+import json
+import socket
+import struct
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+from PIL import Image
+
+from pipeline_tests.providers.model import chat_answer
+
+
+@dataclass
+class Fault:
+    """What the server does instead of answering: a status, a delay before answering, or a reset."""
+
+    status: int | None = None
+    body: dict | str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    reset: bool = False
+
+
+def unavailable() -> Fault:
+    return Fault(503, {"error": {"message": "The server is overloaded", "type": "server_error"}})
+
+
+def rate_limited(retry_after: str | None = None) -> Fault:
+    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    return Fault(429, {"error": {"message": "Rate limit reached for requests", "type": "requests"}}, headers)
+
+
+def quota_exhausted() -> Fault:
+    return Fault(429, {"error": {"message": "You exceeded your current quota, please check your plan and billing "
+                                 "details.", "type": "insufficient_quota", "code": "insufficient_quota"}})
+
+
+def bad_request() -> Fault:
+    return Fault(400, {"error": {"message": "Invalid value for 'size'", "type": "invalid_request_error"}})
+
+
+def refused() -> Fault:
+    return Fault(400, {"error": {"code": "content_policy_violation", "type": "invalid_request_error",
+                                 "message": "Your request was rejected as a result of our safety system."}})
+
+
+def moderated() -> Fault:
+    return Fault(403, {"name": "content_moderation", "id": "f00",
+                       "errors": ["Your request was flagged by our content moderation system."]})
+
+
+def slow(seconds: float) -> Fault:
+    return Fault(delay=seconds)
+
+
+def reset() -> Fault:
+    return Fault(reset=True)
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+    def form(self) -> dict[str, str]:
+        """The fields of a multipart/form-data body."""
+        head = f"Content-Type: {self.headers['content-type']}\r\n\r\n".encode()
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + self.body)
+        return {part.get_param("name", header="content-disposition"): part.get_content()
+                for part in message.iter_parts()}
+
+
+Route = Callable[["FakeServer", Seen], tuple[int, dict[str, str], bytes]]
+
+
+class FakeServer:
+    """A ThreadingHTTPServer on 127.0.0.1 with an ephemeral port; `key` is the API key it accepts."""
+
+    def __init__(self, routes: dict[str, Route], key: str | None = None, delay: float = 0.0):
+        self.routes, self.key, self.delay = routes, key, delay
+        self.faults: deque[Fault] = deque()
+        self.seen: list[Seen] = []
+        self.errors: list[BaseException] = []
+        self.in_flight = self.peak = 0
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self._server.handle_error = self._record_error  # type: ignore[method-assign]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> "FakeServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    def push(self, *faults: Fault) -> None:
+        self.faults.extend(faults)
+
+    def count(self, suffix: str = "") -> int:
+        return sum(1 for s in self.seen if s.path.endswith(suffix))
+
+    def _record_error(self, request, client_address) -> None:
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionError, TimeoutError)):  # clients that timed out hang up
+            self.errors.append(error)
+
+    def answer(self, seen: Seen) -> tuple[Fault | None, tuple[int, dict[str, str], bytes] | None]:
+        with self._lock:
+            self.seen.append(seen)
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            fault = self.faults.popleft() if self.faults else None
+        try:
+            time.sleep(self.delay + (fault.delay if fault else 0.0))
+            if fault is not None and (fault.reset or fault.status is not None):
+                return fault, None
+            if self.key is not None and seen.headers.get("authorization") != f"Bearer {self.key}":
+                given = seen.headers.get("authorization", "").removeprefix("Bearer ")
+                return Fault(401, {"error": {"message": f"Incorrect API key provided: {given}.",
+                                             "type": "invalid_request_error", "code": "invalid_api_key"}}), None
+            route = self.routes.get(seen.path)
+            if route is None:
+                return Fault(404, {"error": {"message": f"no route {seen.path}"}}), None
+            return None, route(self, seen)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format, *args) -> None:  # keep test output quiet
+            return
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            fault, answer = server.answer(seen)
+            if fault is not None and fault.reset:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
+                return
+            if fault is not None:
+                payload = fault.body if isinstance(fault.body, str) else json.dumps(fault.body)
+                answer = (fault.status or 500, {"Content-Type": "application/json", **fault.headers}, payload.encode())
+            status, headers, content = answer
+            self.send_response(status)
+            for name, value in {**headers, "Content-Length": str(len(content))}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(content)
+
+        do_POST = do_GET = _serve
+
+    return Handler
+
+
+def png(width: int, height: int, color: tuple[int, int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def color_of(prompt: str) -> tuple[int, int, int]:
+    """The flat colour the fakes paint for a prompt, so tests can check pixels."""
+    digest = hashlib.sha256(prompt.encode()).digest()
+    return digest[0], digest[1], digest[2]
+
+
+def wav(seconds: float, rate: int = 24000, streaming: bool = True) -> bytes:
+    """A 16-bit mono tone; `streaming` puts placeholder sizes in the header, as OpenAI's TTS does."""
+    t = np.arange(int(seconds * rate)) / rate
+    samples = (0.3 * 32767 * np.sin(2 * np.pi * 220 * t)).astype("<i2").tobytes()
+    size = 0xFFFFFFFF if streaming else len(samples)
+    fmt = struct.pack("<4sIHHIIHH", b"fmt ", 16, 1, 1, rate, rate * 2, 2, 16)
+    riff = 0xFFFFFFFF if streaming else 4 + len(fmt) + 8 + len(samples)
+    return struct.pack("<4sI4s", b"RIFF", riff, b"WAVE") + fmt + struct.pack("<4sI", b"data", size) + samples
+
+
+SECONDS_PER_WORD = 1 / 2.6  # the fake voice speaks at OpenAISpeech's default rate
+
+
+def _chat(server: FakeServer, seen: Seen) -> tuple[int, dict[str, str], bytes]:
+    request = seen.json()
+    text = chat_answer(request["messages"][0]["content"], request["messages"][-1]["content"])
+    answer = {"id": "chatcmpl-1", "object": "chat.completion", "model": request["model"] + "-2024",
+              "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+              "usage": {"prompt_tokens": len(request["messages"][-1]["content"].split()),
+                        "completion_tokens": len(text.split())}}
+    return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
+
+
+def _speech(server: FakeServer, seen: Seen) -> tuple[int, dict[str, str], bytes]:
+    words = len(seen.json()["input"].split())
+    return 200, {"Content-Type": "audio/wav"}, wav(max(0.4, words * SECONDS_PER_WORD))
+
+
+def _images(server: FakeServer, seen: Seen) -> tuple[int, dict[str, str], bytes]:
+    request = seen.json()
+    width, height = map(int, request["size"].split("x"))
+    data = base64.b64encode(png(width, height, color_of(request["prompt"]))).decode()
+    answer = {"created": 1, "data": [{"b64_json": data, "revised_prompt": request["prompt"]}]}
+    return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
+
+
+def _stability(server: FakeServer, seen: Seen) -> tuple[int, dict[str, str], bytes]:
+    form = seen.form()
+    return 200, {"Content-Type": "image/png", "finish-reason": "SUCCESS", "seed": form.get("seed", "0")}, \
+        png(1344, 768, color_of(form["prompt"]))
+
+
+def openai_server(key: str | None = None, delay: float = 0.0) -> FakeServer:
+    """An OpenAI-compatible API under /v1: chat completions, speech, image generations."""
+    return FakeServer({"/v1/chat/completions": _chat, "/v1/audio/speech": _speech,
+                       "/v1/images/generations": _images}, key=key, delay=delay)
+
+
+def stability_server(key: str | None = None) -> FakeServer:
+    """Stability AI's v2beta Stable Image core endpoint."""
+    return FakeServer({"/v2beta/stable-image/generate/core": _stability}, key=key)
