@@ -24,12 +24,9 @@ def produce_project_job() -> dg.JobDefinition:
     return defs.resolve_job_def("produce_project")
 
 
-def run_config(brief: Brief, in_process: bool = True) -> dict:
+def run_config(brief: Brief) -> dict:
     """Run config of `produce_project`: the brief as the config of the `brief` asset."""
-    config: dict = {"ops": {"brief": {"config": brief.model_dump(mode="json", exclude_none=True)}}}
-    if in_process:
-        config["execution"] = {"config": {"in_process": {}}}
-    return config
+    return {"ops": {"brief": {"config": brief.model_dump(mode="json", exclude_none=True)}}}
 
 
 def run_locally(brief: Brief, stop_at: str | None = None, instance: dg.DagsterInstance | None = None) -> Outcome:

@@ -50,7 +50,7 @@ def materialize(brief: Brief, data_dir: Path, selection: list[str] | None = None
     resources = build_resources(data_dir)
     resources.update(text_provider=CountingText(), speech_provider=CountingSpeech(), image_provider=CountingImages())
     resources.update(overrides)
-    config = run_config(brief, in_process=False)
+    config = run_config(brief)
     if selection is not None and "brief" not in selection:
         config = {}
     return dg.materialize(all_assets(), selection=selection, instance=instance, partition_key=brief.project_id,

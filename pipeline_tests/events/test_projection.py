@@ -67,7 +67,7 @@ def test_failure_entry_names_asset_and_error(redis_server, instance, env_data):
     result = dg.execute_job(
         dg.reconstructable(_job), instance=instance, tags={"dagster/partition": brief.project_id},
         run_config={"ops": {"brief": {"config": {"project_id": brief.project_id, "prompt": ""}}},
-                    "execution": {"config": {"in_process": {}}}},
+                    },
         asset_selection=[dg.AssetKey("brief")])
     assert not result.success
     final = final_entry(client(), brief.project_id, result.run_id)

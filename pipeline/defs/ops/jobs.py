@@ -3,11 +3,13 @@
 import dagster as dg
 
 from pipeline.brief import STAGES
+from pipeline.defs.ops.executor import cancellable_in_process_executor
 
 produce_project = dg.define_asset_job(
     name="produce_project",
     selection=dg.AssetSelection.assets(*STAGES),
     description="Every artifact of one project, from its brief (run config of `brief`) to the thumbnail.",
+    executor_def=cancellable_in_process_executor,
 )
 
 
