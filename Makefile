@@ -1,13 +1,14 @@
 # make demo  - set up from nothing and produce the example project through every asset
 # make test  - set up and run the test suite (needs PostgreSQL and Redis; started when missing)
 # make dev   - the Dagster UI on http://127.0.0.1:3000, on the same instance the demo used
+# make serve - production-style: dagster-webserver (127.0.0.1) + dagster-daemon on dagster.yaml
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup system demo dev test services bench clean
+.PHONY: setup system demo dev serve test services bench clean
 
 setup: system $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 
@@ -29,6 +30,9 @@ demo: setup
 
 dev: setup
 	$(BIN)/dagster dev -h 127.0.0.1 -p $${PORT:-3000} -w workspace.yaml
+
+serve: setup
+	bash scripts/serve.sh
 
 services:
 	@bash scripts/services.sh

@@ -1,6 +1,7 @@
 """The brief: what a user asks for, validated before anything is created or launched."""
 
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,9 +27,13 @@ STAGES = (
     "script",
     "narration",
     "images",
+    "presenter",
     "video",
     "thumbnail",
+    "publication",
 )
+# Brief fields that change no text: left out of the text checkpoints' keys, so editing them reuses chapters.
+NOT_TEXT_FIELDS = frozenset({"presenter", "publish", "budget"})
 LANGUAGES = ("en", "zh")
 MAX_PROMPT_CHARS = 4000
 MAX_CONTEXT_CHARS = 20000
@@ -72,6 +77,66 @@ class VideoSettings(BaseModel):
         return self
 
 
+class PresenterSettings(BaseModel):
+    """Presenter clips (made when an avatar provider is configured): what they say."""
+
+    model_config = _Strict
+    enabled: bool = True
+    intro: str | None = Field(default=None, min_length=1, max_length=1000, description="default: the script's intro")
+    outro: str | None = Field(default=None, min_length=1, max_length=1000, description="default: the script's outro")
+
+    @field_validator("intro", "outro")
+    @classmethod
+    def _no_control(cls, value: str | None) -> str | None:
+        if value is not None and _CONTROL.search(value.replace("\n", "")):
+            raise ValueError("must not contain control characters")
+        return value
+
+
+class PublishSettings(BaseModel):
+    """How the publication asset publishes the video."""
+
+    model_config = _Strict
+    privacy: Literal["public", "unlisted", "private"] = "private"
+    publish_at: datetime | None = None
+    require_approval: bool = False
+
+    @field_validator("publish_at", mode="before")
+    @classmethod
+    def _iso_text(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, (str, datetime)):
+            raise ValueError("must be an ISO 8601 date and time with a timezone, e.g. 2030-01-31T09:00:00+00:00")
+        return value
+
+    @field_validator("publish_at")
+    @classmethod
+    def _future_with_zone(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        if value is None:
+            return value
+        if value.utcoffset() is None:
+            raise ValueError(f"{value.isoformat()} has no timezone; write it like 2030-01-31T09:00:00+00:00")
+        # Only a brief being submitted (parse_brief gives a context) must lie ahead: a stored one may have passed.
+        if info.context is not None and value <= datetime.now(timezone.utc):
+            raise ValueError(f"{value.isoformat()} is not in the future")
+        return value
+
+    @model_validator(mode="after")
+    def _scheduled_is_private(self) -> "PublishSettings":
+        if self.publish_at is not None and self.privacy != "private":
+            raise ValueError(f"a scheduled video (publish_at) must have privacy 'private', not {self.privacy!r}: "
+                             "it becomes public at publish_at")
+        return self
+
+
+class Budget(BaseModel):
+    """Limits on what a project may spend; a step that would pass one fails without retry."""
+
+    model_config = _Strict
+    tokens: int | None = Field(default=None, ge=0, description="text tokens, input and output")
+    images: int | None = Field(default=None, ge=0, description="images generated")
+    speech_seconds: float | None = Field(default=None, ge=0, description="seconds of speech synthesised")
+
+
 class ContextItem(BaseModel):
     """Material a document cites: inline text or a file under the data folder."""
 
@@ -104,6 +169,9 @@ class Brief(BaseModel):
     outline: Outline | None = None
     context: list[ContextItem] = Field(default_factory=list, max_length=50)
     stop_at: str | None = None
+    presenter: PresenterSettings = Field(default_factory=PresenterSettings)
+    publish: PublishSettings = Field(default_factory=PublishSettings)
+    budget: Budget = Field(default_factory=Budget)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
     @field_validator("project_id")

@@ -5,6 +5,10 @@ import sys
 from pathlib import Path
 
 from pipeline.brief import STAGES, BriefError, load_brief
+from pipeline.commands.projects import add_commands as add_project_commands
+from pipeline.estimate import add_command as add_estimate_command
+from pipeline.launch.client import ClientError
+from pipeline.launch.guard import ProjectBusy
 from pipeline.store import ProjectFiles, default_data_dir
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "novel-en.yaml"
@@ -88,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--page", type=int, default=1)
     logs.add_argument("--size", type=int, default=50)
     logs.set_defaults(run=_cmd_logs)
+    add_project_commands(commands)
+    add_estimate_command(commands)
     return parser
 
 
@@ -98,6 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     except BriefError as e:
         print(e, file=sys.stderr)
         return 2
+    except ProjectBusy as e:
+        print(f"refused: {e}", file=sys.stderr)
+        return 3
+    except ClientError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3 if "already has run" in str(e) else 1
 
 
 if __name__ == "__main__":

@@ -3,10 +3,11 @@
 import dagster as dg
 
 from pipeline.defs.ops.jobs import produce_project
+from pipeline.defs.publish import assets as publish_assets
 from pipeline.defs.resources import build_resources
 from pipeline.defs.text import assets as text_assets
-from pipeline.defs.video import images, narration, render, script
+from pipeline.defs.video import images, narration, presenter, render, script
 
-assets = dg.load_assets_from_modules([text_assets, script, narration, images, render])
+assets = dg.load_assets_from_modules([text_assets, script, narration, images, presenter, render, publish_assets])
 
 defs = dg.Definitions(assets=assets, jobs=[produce_project], resources=build_resources())

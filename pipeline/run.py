@@ -7,6 +7,7 @@ import dagster as dg
 from pipeline.brief import Brief
 from pipeline.defs.common import projects
 from pipeline.defs.ops.jobs import selection_up_to
+from pipeline.launch.guard import LOCAL_TAG, PROJECT_TAG, ProjectBusy, active_run, project_lock
 from pipeline.store import ARTIFACTS
 
 
@@ -30,17 +31,29 @@ def run_config(brief: Brief) -> dict:
 
 
 def run_locally(brief: Brief, stop_at: str | None = None, instance: dg.DagsterInstance | None = None) -> Outcome:
-    """Add the project's partition and execute the job in this process, on the persistent instance."""
+    """Add the project's partition and execute the job in this process, on the persistent instance.
+
+    Refused with ProjectBusy when the project already has an active run, as every route is.
+    """
+    from dagster._core.execution.api import execute_run
+
     from pipeline.definitions import defs
 
     instance = instance or dg.DagsterInstance.get()
-    if not instance.has_dynamic_partition(projects.name, brief.project_id):
-        instance.add_dynamic_partitions(projects.name, [brief.project_id])
+    project = brief.project_id
+    if not instance.has_dynamic_partition(projects.name, project):
+        instance.add_dynamic_partitions(projects.name, [project])
     selection = selection_up_to(stop_at, defs.resolve_asset_graph())
-    result = dg.execute_job(
-        dg.reconstructable(produce_project_job), instance=instance, run_config=run_config(brief),
-        tags={"dagster/partition": brief.project_id}, asset_selection=selection,
-    )
+    job = dg.reconstructable(produce_project_job)
+    with project_lock(instance, project):
+        busy = active_run(instance, project)
+        if busy is not None:
+            raise ProjectBusy(project, busy)
+        run = instance.create_run_for_job(
+            job_def=job.get_definition(), run_config=run_config(brief), asset_selection=frozenset(selection),
+            tags={PROJECT_TAG: project, LOCAL_TAG: "local"}, job_code_origin=job.get_python_origin(),
+        )
+    result = execute_run(job, run, instance)
     chosen = {k.path[-1] for k in selection}
     artifacts = {name: path for name, path in ARTIFACTS.items()
                  if (name if name != "subtitles" else "video") in chosen}

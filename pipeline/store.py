@@ -17,7 +17,7 @@ DATA_DIR_ENV = "PIPELINE_DATA_DIR"
 # The main artifacts of a project, relative to its folder.
 ARTIFACTS = {"outline": "outline.json", "manuscript": "manuscript.md", "script": "script.json",
              "narration": "narration.wav", "video": "video.mp4", "subtitles": "video.srt",
-             "thumbnail": "thumbnail.jpg"}
+             "thumbnail": "thumbnail.jpg", "publication": "publication.json"}
 
 
 def default_data_dir() -> Path:

@@ -155,3 +155,73 @@ def redis_server(tmp_path, monkeypatch):
     if server.proc.poll() is None:
         server.proc.terminate()
         server.proc.wait(timeout=20)
+
+
+class DagsterServices:
+    """dagster-webserver and dagster-daemon of the test's own, on its DAGSTER_HOME."""
+
+    def __init__(self, home: Path, env: dict[str, str]):
+        self.home = home
+        self.env = env
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.procs: list = []
+
+    def start(self) -> None:
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+
+        bin_dir = Path(sys.executable).parent
+        workspace = str(ROOT / "workspace.yaml")
+        logs = open(self.home / "services.log", "ab")
+        self.procs = [
+            subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-w", workspace], cwd=ROOT, env=self.env,
+                             stdout=logs, stderr=subprocess.STDOUT),
+            subprocess.Popen([str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(self.port),
+                              "-w", workspace], cwd=ROOT, env=self.env, stdout=logs, stderr=subprocess.STDOUT),
+        ]
+        logs.close()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/server_info", timeout=2):
+                    return
+            except OSError:
+                if any(p.poll() is not None for p in self.procs):
+                    break
+                time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"Dagster services did not start: {(self.home / 'services.log').read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        import subprocess
+
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def dagster_yaml_for_tests(home: Path) -> None:
+    """The project's dagster.yaml with run monitoring polling every 2 s instead of 30 (faster tests)."""
+    text = (ROOT / "dagster.yaml").read_text().replace("poll_interval_seconds: 30", "poll_interval_seconds: 2")
+    (home / "dagster.yaml").write_text(text)
+
+
+@pytest.fixture
+def services(dagster_home, data_dir, monkeypatch):
+    """A real webserver and daemon on the test's instance; PIPELINE_DAGSTER_URL points at them."""
+    dagster_yaml_for_tests(dagster_home)
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "PIPELINE_DATA_DIR": str(data_dir)}
+    monkeypatch.setenv("PIPELINE_DATA_DIR", str(data_dir))
+    running = DagsterServices(dagster_home, env)
+    running.start()
+    monkeypatch.setenv("PIPELINE_DAGSTER_URL", running.url)
+    yield running
+    running.stop()

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from pipeline.providers.images import ImageProvider, ProceduralImages
 from pipeline.providers.offline_text import OfflineText
+from pipeline.providers.roles import choose_avatar, choose_publisher
 from pipeline.providers.selection import HTTP_PROVIDERS, http_provider
 from pipeline.providers.speech import OfflineSpeech, SpeechProvider
 from pipeline.providers.text import TextProvider
@@ -83,4 +84,6 @@ def build_resources(data_dir: str | Path | None = None) -> dict[str, object]:
         "text_provider": text,
         "speech_provider": speech,
         "image_provider": images,
+        "avatar_provider": choose_avatar(folder),
+        "publisher": choose_publisher(folder),
     }

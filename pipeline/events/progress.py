@@ -19,6 +19,7 @@ STAGE_WEIGHTS = {
     "script": 5,
     "narration": 20,
     "images": 14,
+    "presenter": 3,
     "video": 25,
     "thumbnail": 1,
     "publication": 4,

@@ -17,13 +17,13 @@ import redis
 from dagster._core.storage.event_log.base import EventLogCursor
 
 from pipeline.events.entries import RunView
+from pipeline.launch.guard import REFUSED_TAG  # a launch refused as a duplicate: never projected
 from pipeline.events.redis_sink import Published, RedisSink
 from pipeline.events.state import ProjectionState
 from pipeline.store import ARTIFACTS, ProjectFiles, default_data_dir
 
 log = logging.getLogger(__name__)
 
-REFUSED_TAG = "pipeline/refused"  # a launch refused as a duplicate: never projected
 REBUILD_WINDOW = 7 * 24 * 3600
 BATCH = 500
 SAVE_EVERY = 0.5  # seconds between durable cursor writes of a running run
@@ -69,9 +69,13 @@ class Projector:
         return wiped
 
     def _run(self, run_id: str) -> dg.DagsterRun | None:
-        if run_id not in self.runs:
-            self.runs[run_id] = self.instance.get_run_by_id(run_id)
-        return self.runs[run_id]
+        """The run, cached once it was submitted (its tags, e.g. refused, are final by then)."""
+        if run_id in self.runs:
+            return self.runs[run_id]
+        run = self.instance.get_run_by_id(run_id)
+        if run is not None and run.status != dg.DagsterRunStatus.NOT_STARTED:
+            self.runs[run_id] = run
+        return run
 
     def project_run(self, run_id: str) -> int:
         """Publish the run's events not yet published; returns how many were new in Redis."""
@@ -82,6 +86,8 @@ class Projector:
         run = self._run(run_id)
         if run is None or "dagster/partition" not in run.tags:
             return 0
+        if run.status == dg.DagsterRunStatus.NOT_STARTED:
+            return 0  # not submitted yet: it may still be refused; its first events wait in the log
         if run.tags.get(REFUSED_TAG):
             self.state.advance(run_id, run.tags["dagster/partition"], cursor, True)
             return 0

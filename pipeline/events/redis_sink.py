@@ -62,7 +62,7 @@ if ARGV[11] ~= '' and ARGV[12] ~= '' then
   if type(batch.results) ~= 'table' then batch.results = {} end
   local found = false
   for _, r in ipairs(batch.results) do
-    if r.run_id == run_id or (r.project == project and (r.run_id == nil or r.run_id == cjson.null or r.run_id == '')) then
+    if r.run_id == run_id or (r.project == project and r.status ~= 'rejected' and (r.run_id == nil or r.run_id == cjson.null or r.run_id == '')) then
       r.run_id = run_id; r.status = ARGV[12]; found = true
       if ARGV[12] == 'failed' and caps.error then r.error = caps.error end
     end
@@ -75,7 +75,7 @@ if ARGV[11] ~= '' and ARGV[12] ~= '' then
     if counts[r.status] ~= nil then counts[r.status] = counts[r.status] + 1 end
   end
   for k, v in pairs(counts) do batch[k] = v end
-  if (batch.total or 0) < #batch.results + (batch.rejected or 0) then batch.total = #batch.results + (batch.rejected or 0) end
+  if (batch.total or 0) < #batch.results then batch.total = #batch.results end
   redis.call('SET', key, cjson.encode(batch))
 end
 return 1

@@ -8,7 +8,7 @@ from pipeline.defs.ops.executor import cancellable_in_process_executor
 produce_project = dg.define_asset_job(
     name="produce_project",
     selection=dg.AssetSelection.assets(*STAGES),
-    description="Every artifact of one project, from its brief (run config of `brief`) to the thumbnail.",
+    description="Every artifact of one project, from its brief (run config of `brief`) to the publication.",
     executor_def=cancellable_in_process_executor,
 )
 

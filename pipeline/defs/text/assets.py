@@ -4,7 +4,7 @@ import json
 
 import dagster as dg
 
-from pipeline.brief import Brief, BriefError, parse_brief
+from pipeline.brief import NOT_TEXT_FIELDS, Brief, BriefError, parse_brief
 from pipeline.defs.checks import chapters_missing
 from pipeline.defs.common import ASSET_DEFAULTS, failures
 from pipeline.defs.resources import DataFolder
@@ -15,6 +15,7 @@ from pipeline.events.progress import Progress
 from pipeline.providers.structured import ask_structured
 from pipeline.providers.text import TextProvider, TextRequest
 from pipeline.store import atomic_write, item_key
+from pipeline.usage import meter
 
 
 def words(text: str, language: str) -> int:
@@ -49,8 +50,11 @@ def _system(b: Brief) -> str:
 
 
 @dg.asset(group_name="text", **ASSET_DEFAULTS)
-def outline(context: dg.AssetExecutionContext, brief: Brief, text_provider: TextProvider) -> Outline:
+def outline(context: dg.AssetExecutionContext, brief: Brief, text_provider: TextProvider,
+            files: DataFolder) -> Outline:
     """Title, logline and chapter plan (and a story bible for novels)."""
+    usage = meter(context, brief, files.project(brief.project_id))
+    text_provider = usage.text(text_provider)
     if brief.outline is not None:
         value, source = brief.outline, "user"
     elif brief.kind == "video":
@@ -72,6 +76,7 @@ def outline(context: dg.AssetExecutionContext, brief: Brief, text_provider: Text
     context.add_output_metadata({
         "title": value.title, "chapters": len(value.chapters), "source": source,
         "preview": dg.MetadataValue.md("\n".join(f"{c.index}. **{c.title}**: {c.summary}" for c in value.chapters)),
+        **usage.finish(),
     })
     return value
 
@@ -82,14 +87,17 @@ def chapters(context: dg.AssetExecutionContext, brief: Brief, outline: Outline, 
              files: DataFolder):
     """One text per outline chapter, written with a memory of the earlier ones; checkpointed."""
     folder = files.project(brief.project_id)
+    usage = meter(context, brief, folder)
+    text_provider = usage.text(text_provider)
     sources = collect_sources(brief, files.root)
     given = split_source_text(brief.source_text, len(outline.chapters)) if brief.kind == "video" else None
     memory = ChapterMemory()
     written, generated = [], 0
     progress = Progress(context, len(outline.chapters), "chapters")
     for plan in outline.chapters:
-        inputs = {"brief": brief.model_dump(), "outline": outline.model_dump(), "chapter": plan.model_dump(),
-                  "memory": memory.model_dump(), "sources": [s.model_dump() for s in sources]}
+        inputs = {"brief": brief.model_dump(exclude=NOT_TEXT_FIELDS), "outline": outline.model_dump(),
+                  "chapter": plan.model_dump(), "memory": memory.model_dump(),
+                  "sources": [s.model_dump() for s in sources]}
         own_text = given[plan.index - 1] if given else None
         item = folder.item("chapters", item_key(text_provider.name, own_text, inputs), "json")
         if item.exists():
@@ -113,7 +121,7 @@ def chapters(context: dg.AssetExecutionContext, brief: Brief, outline: Outline, 
     yield dg.Output(value, metadata={
         "chapters": len(written), "generated": generated, "reused": len(written) - generated,
         "words": sum(c.words for c in written), "folder": str(folder.path("chapters")),
-        "preview": dg.MetadataValue.md(written[0].text[:600]),
+        "preview": dg.MetadataValue.md(written[0].text[:600]), **usage.finish(),
     })
     yield dg.AssetCheckResult(check_name="every_outline_chapter_written", passed=not missing,
                               metadata={"problems": "\n".join(missing) or "none"})

@@ -14,6 +14,7 @@ from pipeline.events.progress import Progress
 from pipeline.providers.errors import PermanentProviderError, ProviderError
 from pipeline.providers.images import ImageProvider
 from pipeline.store import item_key
+from pipeline.usage import meter
 
 SIZE = (1920, 1080)
 MAX_FAILED_SHARE = 0.2
@@ -43,8 +44,9 @@ def image_outcome(failures: dict[int, ProviderError], total: int) -> tuple[str, 
 def images(context: dg.AssetExecutionContext, brief: Brief, script: Script, image_provider: ImageProvider,
            files: DataFolder) -> Images:
     """One image per segment, a bounded number in flight; checkpointed image by image."""
-    provider = image_provider
     folder = files.project(brief.project_id)
+    usage = meter(context, brief, folder)
+    provider = usage.images(image_provider)
     segments = script.segments
     paths = {s.index: folder.item("images", item_key(provider.name, s.image_description, brief.seed, SIZE), "png")
              for s in segments}
@@ -85,5 +87,6 @@ def images(context: dg.AssetExecutionContext, brief: Brief, script: Script, imag
         "status": status, "images": len(result), "generated": len(todo) - len(errors),
         "reused": len(segments) - len(todo), "errors": dg.MetadataValue.json(error_list),
         "provider": provider.name, "first": dg.MetadataValue.path(str(folder.path(result[0].path))),
+        **usage.finish(),
     })
     return Images(images=result, status=status)  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from pipeline.providers.speech import SpeechProvider
 from pipeline.render import ffmpeg
 from pipeline.render.timing import split_cues
 from pipeline.store import item_key
+from pipeline.usage import meter
 
 LOUDNESS_TARGET = -16.0  # LUFS integrated (EBU R128), common for online video
 PAUSE_AFTER_CUE = 0.25  # seconds of silence after a cue
@@ -73,6 +74,8 @@ def narration(context: dg.AssetExecutionContext, brief: Brief, script: Script, s
               files: DataFolder):
     """Speech for every subtitle cue, and the full track timed from the real audio."""
     folder = files.project(brief.project_id)
+    usage = meter(context, brief, folder)
+    speech_provider = usage.speech(speech_provider)
     voice = speech_provider.voice_id(brief.language, brief.video.voice)
     lines = [(seg.index, text) for seg in script.segments for text in split_cues(seg.text, brief.language)]
     progress = Progress(context, len(lines), "cues")
@@ -109,7 +112,7 @@ def narration(context: dg.AssetExecutionContext, brief: Brief, script: Script, s
                       voice=voice, cues=cues, loudness_lufs=round(loudness, 1))
     yield dg.Output(value, metadata={
         "duration_seconds": value.duration, "cues": len(cues), "spoken": spoken, "reused": len(cues) - spoken,
-        "voice": voice, "loudness_lufs": value.loudness_lufs, "path": str(track),
+        "voice": voice, "loudness_lufs": value.loudness_lufs, "path": str(track), **usage.finish(),
     })
     problems = cue_gaps(value, tolerance=0.001)
     yield dg.AssetCheckResult(check_name="subtitles_cover_narration", passed=not problems,

@@ -5,12 +5,14 @@ import dagster as dg
 from pipeline.brief import Brief
 from pipeline.defs.checks import script_violations
 from pipeline.defs.common import ASSET_DEFAULTS, failures
+from pipeline.defs.resources import DataFolder
 from pipeline.defs.text import prompts
 from pipeline.defs.text.models import Chapters, Outline
 from pipeline.defs.video.models import Script, ScriptBounds
 from pipeline.providers.speech import SpeechProvider
 from pipeline.providers.structured import ask_structured
 from pipeline.providers.text import TextProvider, TextRequest
+from pipeline.usage import meter
 
 
 def script_bounds(brief: Brief) -> ScriptBounds:
@@ -21,8 +23,10 @@ def script_bounds(brief: Brief) -> ScriptBounds:
 
 @dg.asset(group_name="video", check_specs=[dg.AssetCheckSpec("script_timing", asset="script")], **ASSET_DEFAULTS)
 def script(context: dg.AssetExecutionContext, brief: Brief, outline: Outline, chapters: Chapters,
-           text_provider: TextProvider, speech_provider: SpeechProvider):
+           text_provider: TextProvider, speech_provider: SpeechProvider, files: DataFolder):
     """Intro, segments and outro with text, duration and an image description each."""
+    usage = meter(context, brief, files.project(brief.project_id))
+    text_provider = usage.text(text_provider)
     bounds = script_bounds(brief)
     rate = speech_provider.rate(brief.language)
     summary = "\n".join(f"{c.index}. {c.title}: {c.summary}" for c in chapters.chapters)
@@ -40,6 +44,7 @@ def script(context: dg.AssetExecutionContext, brief: Brief, outline: Outline, ch
     with failures("script"):
         value, responses = ask_structured(text_provider, request, Script, lambda s: script_violations(s, bounds))
     yield dg.Output(value, metadata={
+        **usage.finish(),
         "segments": len(value.segments), "estimated_seconds": round(value.total_seconds, 1),
         "attempts": len(responses), "model": responses[-1].model,
         "preview": dg.MetadataValue.md("\n".join(f"- ({s.duration:g} s) {s.text[:120]}" for s in value.segments[:8])),

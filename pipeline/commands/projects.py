@@ -1,0 +1,237 @@
+"""`pipeline submit | status | cancel | resume | continue | list | delete`: projects over GraphQL."""
+
+import argparse
+import json
+import shutil
+import sys
+import time
+
+import dagster as dg
+
+from pipeline.brief import STAGES, Brief, load_brief
+from pipeline.launch.client import FINAL, ClientError, PipelineClient
+from pipeline.store import ProjectFiles, default_data_dir
+
+EXIT = {"SUCCESS": 0, "FAILURE": 1, "CANCELED": 4}
+
+
+def _graph():
+    from pipeline.definitions import defs
+
+    return defs.resolve_asset_graph()
+
+
+def selection_names(stop_at: str | None) -> list[str] | None:
+    """Assets a run selects for `stop_at` (None: the whole job)."""
+    if stop_at is None:
+        return None
+    from pipeline.defs.ops.jobs import selection_up_to
+
+    return [k.path[-1] for k in selection_up_to(stop_at, _graph())]
+
+
+def downstream_of(asset: str) -> list[str]:
+    """The assets strictly downstream of `asset`, in graph order."""
+    keys = dg.AssetSelection.assets(asset).downstream().resolve(_graph()) - {dg.AssetKey(asset)}
+    return [s for s in STAGES if dg.AssetKey(s) in keys]
+
+
+def _progress(project: str) -> dict:
+    """The project's progress record from Redis, or {} when Redis is not reachable."""
+    import redis
+
+    from pipeline.events.redis_sink import connect, redis_prefix
+
+    try:
+        raw = connect(timeout=1).get(f"{redis_prefix()}generation_progress:{project}")
+    except (redis.RedisError, OSError):
+        return {}
+    return json.loads(raw) if raw else {}
+
+
+def _refuse_if_active(client: PipelineClient, project: str) -> None:
+    active = client.active_run(project)
+    if active is not None:
+        raise ClientError(f"project {project!r} already has run {active['runId']} ({active['status']}); "
+                          f"wait for it, or cancel it with `pipeline cancel {project}`")
+
+
+def _wait(client: PipelineClient, project: str, run_id: str) -> int:
+    last = None
+    while True:
+        run = client.run(run_id)
+        record = _progress(project)
+        if record.get("run_id") == run_id:
+            line = f"  {record.get('progress_percent', 0):3d}% {record.get('current_step') or ''} {record.get('message', '')}"
+            if line != last:
+                print(line[:160], flush=True)
+                last = line
+        if run["status"] in FINAL:
+            print(f"{project}: run {run_id} {run['status']}")
+            return EXIT[run["status"]]
+        time.sleep(0.5)
+
+
+def launch_brief(client: PipelineClient, brief: Brief, stop_at: str | None, tags: dict[str, str] | None = None) -> str:
+    """Add the project's partition and launch its run; refused when the project has an active run."""
+    from pipeline.run import run_config
+
+    _refuse_if_active(client, brief.project_id)
+    client.add_partition(brief.project_id)
+    return client.launch(brief.project_id, run_config(brief), selection_names(stop_at), tags)
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    brief = load_brief(args.brief, default_data_dir())
+    client = PipelineClient()
+    run_id = launch_brief(client, brief, args.stop_at or brief.stop_at)
+    print(f"{brief.project_id}: run {run_id} launched")
+    return _wait(client, brief.project_id, run_id) if args.wait else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    client = PipelineClient()
+    active = client.active_run(args.project)
+    if active is not None:
+        record = _progress(args.project)
+        detail = ""
+        if record.get("run_id") == active["runId"]:
+            detail = f" {record.get('progress_percent', 0)}% {record.get('current_step') or ''}: {record.get('message', '')}"
+        print(f"{args.project}: {active['status'].lower()} (run {active['runId']}){detail}")
+        return 0
+    runs = client.runs(args.project, limit=1)
+    last = f"last run {runs[0]['runId']} {runs[0]['status'].lower()}" if runs else "no runs yet"
+    print(f"{args.project}: idle ({last})")
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    client = PipelineClient()
+    active = client.active_run(args.project)
+    if active is None:
+        print(f"{args.project}: nothing to cancel (no queued or running run)")
+        return 0
+    client.terminate(active["runId"])
+    print(f"{args.project}: canceling run {active['runId']}")
+    return _wait(client, args.project, active["runId"]) if args.wait else 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    client = PipelineClient()
+    _refuse_if_active(client, args.project)
+    runs = client.runs(args.project, limit=1)
+    if not runs or runs[0]["status"] not in ("FAILURE", "CANCELED"):
+        state = f"last run {runs[0]['runId']} {runs[0]['status'].lower()}" if runs else "no runs"
+        print(f"{args.project}: nothing to resume ({state})")
+        return 0
+    run_id = client.reexecute(runs[0]["runId"])
+    print(f"{args.project}: resuming run {runs[0]['runId']} as {run_id} (finished items are reused)")
+    return _wait(client, args.project, run_id) if args.wait else 0
+
+
+def cmd_continue(args: argparse.Namespace) -> int:
+    files = ProjectFiles(default_data_dir(), args.project)
+    if not files.path("brief.json").exists():
+        raise ClientError(f"project {args.project!r} has no stored brief ({files.path('brief.json')}): submit it first")
+    assets = downstream_of(args.from_asset)
+    if not assets:
+        print(f"{args.project}: nothing is downstream of {args.from_asset}")
+        return 0
+    client = PipelineClient()
+    _refuse_if_active(client, args.project)
+    run_id = client.launch(args.project, {}, assets, {"pipeline/continue_from": args.from_asset})
+    print(f"{args.project}: run {run_id} rebuilds {', '.join(assets)}")
+    return _wait(client, args.project, run_id) if args.wait else 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    client = PipelineClient()
+    for project in client.partitions():
+        runs = client.runs(project, limit=1)
+        state = f"{runs[0]['status'].lower():<9} {runs[0]['runId']}" if runs else "no runs"
+        print(f"{project:<40} {state}")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    import redis
+
+    from pipeline.events.forget import forget_project
+    from pipeline.events.redis_sink import connect, redis_prefix
+
+    client = PipelineClient()
+    _refuse_if_active(client, args.project)
+    runs = [r["runId"] for r in client.runs(args.project, limit=10000)]
+    runs += [r["runId"] for r in client.runs(args.project, limit=10000, tags={"pipeline/refused": "true"})
+             if r["runId"] not in runs]
+    for run_id in runs:
+        client.delete_run(run_id)
+    if args.project in client.partitions():
+        client.delete_partition(args.project)
+    files = ProjectFiles(default_data_dir(), args.project)
+    shutil.rmtree(files.root, ignore_errors=True)
+    shutil.rmtree(default_data_dir() / "exports" / args.project, ignore_errors=True)
+    try:
+        removed = forget_project(connect(), redis_prefix(), args.project, runs)
+    except (redis.RedisError, OSError) as e:
+        print(f"warning: Redis not reachable, its keys for {args.project} stay: {e}", file=sys.stderr)
+        removed = 0
+    print(f"{args.project}: deleted {len(runs)} runs, the partition, {files.root} and {removed} Redis keys/entries")
+    return 0
+
+
+def add_commands(commands) -> None:
+    """Register the project commands on the CLI's subparsers."""
+    submit = commands.add_parser("submit", help="validate a brief and launch its project on the Dagster webserver")
+    submit.add_argument("brief")
+    submit.add_argument("--stop-at", choices=STAGES, help="stop after this asset (wins over the brief's stop_at)")
+    submit.add_argument("--wait", action="store_true", help="follow the run until it ends")
+    submit.set_defaults(run=cmd_submit)
+    for name, handler, text in [("status", cmd_status, "what the project is doing, or idle with its last outcome"),
+                                ("cancel", cmd_cancel, "cancel the project's queued or running run"),
+                                ("resume", cmd_resume, "re-execute the last failed or canceled run from failure")]:
+        command = commands.add_parser(name, help=text)
+        command.add_argument("project")
+        if name != "status":
+            command.add_argument("--wait", action="store_true")
+        command.set_defaults(run=handler)
+    cont = commands.add_parser("continue", help="rebuild what is strictly downstream of an asset (after an edit)")
+    cont.add_argument("project")
+    cont.add_argument("--from", dest="from_asset", required=True, choices=STAGES)
+    cont.add_argument("--wait", action="store_true")
+    cont.set_defaults(run=cmd_continue)
+    commands.add_parser("list", help="every project and its last run").set_defaults(run=cmd_list)
+    delete = commands.add_parser("delete", help="delete a project: runs, partition, files, Redis keys")
+    delete.add_argument("project")
+    delete.set_defaults(run=cmd_delete)
+    add_batch_command(commands)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pipeline.launch.batch import BATCH_TAG, read_batch, write_batch_progress
+
+    batch = read_batch(Path(args.file), default_data_dir(), args.batch)
+    client = PipelineClient()
+    launched = []
+    for brief in batch.briefs:
+        try:
+            run_id = launch_brief(client, brief, brief.stop_at, {BATCH_TAG: batch.id})
+            launched.append({"project": brief.project_id, "run_id": run_id, "status": "queued", "error": None})
+        except ClientError as e:  # one project's trouble never stops the others
+            batch.rejected.append({"project": brief.project_id, "run_id": None, "status": "rejected",
+                                   "error": str(e)})
+    record = batch.record(launched)
+    write_batch_progress(record)
+    for result in record["results"]:
+        print(f"{result['project'] or '?':<32} {result['status']:<9} {result['run_id'] or result['error']}")
+    print(f"batch {batch.id}: {len(launched)} launched, {len(batch.rejected)} rejected")
+    return 0 if launched or not batch.rejected else 1
+
+
+def add_batch_command(commands) -> None:
+    batch = commands.add_parser("batch", help="validate and launch every brief of a batch file (projects: [...])")
+    batch.add_argument("file")
+    batch.add_argument("--batch", help="the batch id (default: the file's name and the time)")
+    batch.set_defaults(run=cmd_batch)

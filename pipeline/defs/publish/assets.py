@@ -1,0 +1,58 @@
+"""The publication asset: video, thumbnail, subtitles and metadata handed to the configured publisher."""
+
+from datetime import datetime, timezone
+from typing import Any
+
+import dagster as dg
+
+from pipeline.brief import Brief
+from pipeline.defs.common import ASSET_DEFAULTS, failures
+from pipeline.defs.publish.models import Publication
+from pipeline.defs.resources import DataFolder
+from pipeline.defs.video.models import Script, Thumbnail, Video
+from pipeline.events.progress import Progress
+from pipeline.providers.publisher import PublishPackage, Publisher
+
+
+def package_for(brief: Brief, script: Script, video: Video, thumbnail: Thumbnail, files: DataFolder) -> PublishPackage:
+    """What the publisher receives for this project."""
+    folder = files.project(brief.project_id)
+    return PublishPackage(
+        project=brief.project_id, data_dir=files.root, work_dir=folder.path("publication"),
+        video=folder.path(video.path), thumbnail=folder.path(thumbnail.path), srt=folder.path(video.srt),
+        vtt=folder.path(video.vtt), title=script.title, description=script.description, tags=script.tags,
+        language=brief.language, privacy=brief.publish.privacy, publish_at=brief.publish.publish_at,
+    )
+
+
+@dg.asset(group_name="publish", **ASSET_DEFAULTS)
+def publication(context: dg.AssetExecutionContext, brief: Brief, script: Script, video: Video, thumbnail: Thumbnail,
+                publisher: Publisher, files: DataFolder) -> Publication:
+    """The video published: a local export folder by default, YouTube when configured."""
+    when = brief.publish.publish_at
+    if when is not None and when <= datetime.now(timezone.utc):
+        raise dg.Failure(description=f"publish.publish_at ({when.isoformat()}) has passed: set a later time in the "
+                         "brief, or remove it to publish now", allow_retries=False)
+    package = package_for(brief, script, video, thumbnail, files)
+    progress = Progress(context, 1, "steps")
+
+    def on_progress(done: int, total: int, message: str) -> None:
+        progress.total = max(total, 1)
+        progress.report(done, message)
+
+    with failures(f"publication ({publisher.name})"):
+        result = publisher.publish(package, on_progress)
+    value = Publication(publisher=publisher.name, url=result.url, folder=result.folder, video_id=result.video_id,
+                        privacy=package.privacy, publish_at=package.publish_at, files=result.files)
+    metadata: dict[str, Any] = {
+        "publisher": publisher.name, "privacy": value.privacy, "require_approval": brief.publish.require_approval,
+        "publish_at": value.publish_at.isoformat() if value.publish_at else "now", "synthetic_media": True,
+    }
+    if value.url:
+        metadata["url"] = dg.MetadataValue.url(value.url)
+    if value.folder:
+        metadata["folder"] = dg.MetadataValue.path(value.folder)
+    if value.video_id:
+        metadata.update(video_id=value.video_id, reused_upload=result.reused_upload)
+    context.add_output_metadata(metadata)
+    return value

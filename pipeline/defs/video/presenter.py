@@ -1,0 +1,76 @@
+"""The presenter asset: optional avatar clips speaking the video's intro and outro."""
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import BaseModel
+
+from pipeline.brief import Brief
+from pipeline.defs.common import ASSET_DEFAULTS, failures
+from pipeline.defs.resources import DataFolder
+from pipeline.defs.video.models import Script
+from pipeline.providers.avatar import AvatarProvider
+from pipeline.render import ffmpeg
+from pipeline.usage import Usage, meter
+
+
+class Presenter(BaseModel):
+    """Clips placed before and after the segments: MP4 paths relative to the project folder, total seconds."""
+
+    intro: str | None = None
+    outro: str | None = None
+    seconds: float = 0.0
+
+
+def presenter_texts(brief: Brief, script: Script) -> dict[str, str]:
+    """What each clip says: the brief's presenter text, else the script's intro or outro segments."""
+    said = {}
+    for part in ("intro", "outro"):
+        text = getattr(brief.presenter, part) or " ".join(s.text for s in script.segments if s.kind == part)
+        if text.strip():
+            said[part] = text.strip()
+    return said
+
+
+@dg.asset(group_name="video", **ASSET_DEFAULTS)
+def presenter(context: dg.AssetExecutionContext, brief: Brief, script: Script, avatar_provider: AvatarProvider,
+              files: DataFolder) -> Presenter:
+    """Presenter clips for the intro and outro (none unless an avatar provider is configured)."""
+    folder = files.project(brief.project_id)
+    usage = meter(context, brief, folder)
+    if not avatar_provider.enabled or not brief.presenter.enabled:
+        why = "no avatar provider" if not avatar_provider.enabled else "presenter.enabled is false"
+        context.add_output_metadata({"provider": avatar_provider.name, "clips": 0, "reason": why})
+        return Presenter()
+    clips: dict[str, str] = {}
+    facts: dict[str, dict] = {}
+    made = 0
+    for part, text in presenter_texts(brief, script).items():
+        key = avatar_provider.clip_key(text, brief.language)
+        path = folder.item("presenter", key, "mp4")
+        new = not path.exists()
+        with failures(f"presenter {part}"):
+            if new:
+                avatar_provider.make_clip(text, brief.language, path)
+            facts[part] = clip_facts(path)
+        if new:
+            made += 1
+            usage.record(f"avatar:{key}", Usage(avatar_seconds=facts[part]["seconds"]), avatar_provider.name)
+        clips[part] = folder.rel(path)
+    value = Presenter(intro=clips.get("intro"), outro=clips.get("outro"),
+                      seconds=round(sum(f["seconds"] for f in facts.values()), 3))
+    context.add_output_metadata({
+        "provider": avatar_provider.name, "clips": len(clips), "made": made, "reused": len(clips) - made,
+        "seconds": value.seconds, "clip_facts": dg.MetadataValue.json(facts), **usage.finish(),
+    })
+    return value
+
+
+def clip_facts(path: Path) -> dict:
+    """Seconds, size and codecs of a clip, as ffprobe reads them."""
+    info = ffmpeg.probe(path)
+    video = next((s for s in info["streams"] if s["codec_type"] == "video"), {})
+    audio = next((s for s in info["streams"] if s["codec_type"] == "audio"), {})
+    return {"seconds": round(float(info["format"]["duration"]), 3), "width": video.get("width"),
+            "height": video.get("height"), "fps": video.get("r_frame_rate"), "video_codec": video.get("codec_name"),
+            "audio_codec": audio.get("codec_name")}

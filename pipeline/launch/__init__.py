@@ -1,0 +1,1 @@
+"""Launching projects: one run per project, whatever the route; the GraphQL client."""

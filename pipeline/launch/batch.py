@@ -1,0 +1,74 @@
+"""Batches of briefs: validate each, report the invalid ones, launch the rest with `pipeline/batch`."""
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+import yaml
+
+from pipeline.brief import Brief, BriefError, parse_brief
+
+BATCH_TAG = "pipeline/batch"
+
+
+@dataclass
+class Batch:
+    id: str
+    briefs: list[Brief] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # {project, run_id: None, status, error}
+
+    def record(self, launched: list[dict[str, Any]]) -> dict[str, Any]:
+        """The first `batch_progress` record: totals, rejected briefs and launched runs."""
+        results = [*self.rejected, *launched]
+        counts = {s: sum(1 for r in results if r["status"] == s)
+                  for s in ("queued", "running", "succeeded", "failed", "canceled")}
+        return {"batch": self.id, "total": len(results), "rejected": len(self.rejected), **counts,
+                "results": results}
+
+
+def read_batch(path: Path, data_dir: Path, batch_id: str | None = None) -> Batch:
+    """A brief or batch file (`projects: [...]`), every entry validated; a file that cannot be read at
+    all raises BriefError."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise BriefError([f"cannot read the file: {e.strerror}"], str(path)) from None
+    except yaml.YAMLError as e:
+        raise BriefError([f"not valid YAML: {e}"], str(path)) from None
+    if isinstance(data, dict) and "projects" in data:
+        entries = data["projects"]
+        batch_id = batch_id or str(data.get("batch") or "")
+        if not isinstance(entries, list) or not entries:
+            raise BriefError(["projects: must be a non-empty list of briefs"], str(path))
+    else:
+        entries = [data]
+    batch = Batch(id=batch_id or f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+    seen: set[str] = set()
+    for n, entry in enumerate(entries):
+        project = entry.get("project_id") if isinstance(entry, dict) else None
+        try:
+            brief = parse_brief(entry, data_dir, source=f"{path.name} projects[{n}]")
+        except BriefError as e:
+            batch.rejected.append({"project": project, "run_id": None, "status": "rejected", "error": str(e)})
+            continue
+        if brief.project_id in seen:
+            batch.rejected.append({"project": brief.project_id, "run_id": None, "status": "rejected",
+                                   "error": f"projects[{n}]: project_id {brief.project_id!r} appears twice"})
+            continue
+        seen.add(brief.project_id)
+        batch.briefs.append(brief)
+    return batch
+
+
+def write_batch_progress(record: dict[str, Any]) -> None:
+    """Write the batch record to Redis (best effort: the projection keeps it current from run outcomes)."""
+    from pipeline.events.redis_sink import connect, redis_prefix
+
+    try:
+        connect(timeout=2).set(f"{redis_prefix()}batch_progress:{record['batch']}",
+                               json.dumps(record, ensure_ascii=False))
+    except (redis.RedisError, OSError):
+        pass

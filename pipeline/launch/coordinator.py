@@ -1,0 +1,27 @@
+"""The run coordinator named by dagster.yaml: Dagster's run queue, refusing a second run per project.
+
+Every launch passes here, whatever its route (UI, GraphQL, sensors, re-executions). Dagster's tag
+concurrency limit would queue a duplicate; this refuses it, atomically under the project lock. A
+refused run was already created by the route, and Dagster marks it failed when submission raises:
+it is tagged refused (never projected to Redis) and its retries are set to 0 (never retried).
+"""
+
+import dagster as dg
+from dagster._core.run_coordinator import QueuedRunCoordinator, SubmitRunContext
+
+from pipeline.launch.guard import PROJECT_TAG, REFUSED_TAG, ProjectBusy, active_run, project_lock
+
+
+class OneRunPerProjectCoordinator(QueuedRunCoordinator):
+    def submit_run(self, context: SubmitRunContext) -> dg.DagsterRun:
+        run = context.dagster_run
+        project = run.tags.get(PROJECT_TAG)
+        if not project:
+            return super().submit_run(context)
+        instance = self._instance
+        with project_lock(instance, project):
+            busy = active_run(instance, project, exclude=run.run_id)
+            if busy is not None:
+                instance.add_run_tags(run.run_id, {REFUSED_TAG: "true", "dagster/max_retries": "0"})
+                raise ProjectBusy(project, busy)
+            return super().submit_run(context)

@@ -1,0 +1,103 @@
+"""The publisher role: hands a finished video to its audience. Default: a local export folder."""
+
+import json
+import shutil
+from abc import abstractmethod
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import dagster as dg
+from pydantic import BaseModel, Field
+
+from pipeline.providers.errors import PermanentProviderError, TransientProviderError
+from pipeline.store import atomic_write
+
+Progress = Callable[[int, int, str], None]  # (done, total, message)
+
+
+class PublishPackage(BaseModel):
+    """Everything a publisher needs: the files, the metadata, a folder for its own checkpoints."""
+
+    project: str
+    data_dir: Path
+    work_dir: Path
+    video: Path
+    thumbnail: Path
+    srt: Path
+    vtt: Path
+    title: str
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    language: str = "en"
+    privacy: Literal["public", "unlisted", "private"] = "private"
+    publish_at: datetime | None = None
+    synthetic_media: bool = True
+
+    def metadata(self) -> dict:
+        """The metadata as exported beside the files (metadata.json)."""
+        return {"title": self.title, "description": self.description, "tags": self.tags, "language": self.language,
+                "privacy": self.privacy, "publish_at": self.publish_at.isoformat() if self.publish_at else None,
+                "synthetic_media": self.synthetic_media}
+
+
+class PublishResult(BaseModel):
+    """Where the video went: a URL and video id (a platform) or a folder (local export)."""
+
+    url: str | None = None
+    folder: str | None = None
+    video_id: str | None = None
+    files: list[str] = Field(default_factory=list)
+    reused_upload: bool = False
+
+
+class Publisher(dg.ConfigurableResource):
+    """Publishes one project's video. Implementations: local export folder (default), YouTube."""
+
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """A short label for metadata and messages."""
+
+    @abstractmethod
+    def publish(self, package: PublishPackage, progress: Progress | None = None) -> PublishResult:
+        """Publish `package`; raise a ProviderError on failure. Publishing the same package again is harmless.
+
+        Args:
+            package: the files and metadata.
+            progress: called with (done, total, message) as the work goes on.
+        """
+
+
+class LocalPublisher(Publisher):
+    """Copies video, thumbnail, subtitles and metadata.json to `<folder>/<project>/` (default `<data>/exports`)."""
+
+    folder: str = Field(default="", description="export root (empty: the exports folder of the data folder)")
+
+    @property
+    def name(self) -> str:
+        return "local"
+
+    def publish(self, package: PublishPackage, progress: Progress | None = None) -> PublishResult:
+        root = Path(self.folder).resolve() if self.folder else package.data_dir / "exports"
+        target = root / package.project
+        sources = [package.video, package.thumbnail, package.srt, package.vtt]
+        for source in sources:
+            if not source.is_file():
+                raise PermanentProviderError(self.name, f"{source} is missing",
+                                             hint="materialise video and thumbnail again")
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            for n, source in enumerate(sources):
+                tmp = target / f".{source.name}.tmp"
+                shutil.copyfile(source, tmp)
+                tmp.replace(target / source.name)
+                if progress is not None:
+                    progress(n + 1, len(sources) + 1, f"copied {source.name}")
+            atomic_write(target / "metadata.json", json.dumps(package.metadata(), ensure_ascii=False, indent=2) + "\n")
+        except OSError as e:
+            raise TransientProviderError(self.name, f"could not write to {target}: {e.strerror or e}",
+                                         hint="free disk space or set the export folder") from e
+        files = [s.name for s in sources] + ["metadata.json"]
+        return PublishResult(folder=str(target), url=target.as_uri(), files=files)

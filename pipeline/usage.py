@@ -1,0 +1,212 @@
+"""What a project has spent, call by call, and the brief's budget that stops it.
+
+The ledger `<project>/usage.json` holds one record per provider call, keyed by the asset and the
+call's inputs: a retried or re-executed step that makes the same call again replaces its record, so
+nothing is counted twice, and items reused from checkpoints make no call and cost nothing. A step
+stops with a permanent failure at its first call after the project passed a limit (images: before
+the image that would pass it), and at its end if it passed one.
+"""
+
+import contextlib
+import fcntl
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+from pydantic import BaseModel
+
+from pipeline.brief import Brief, Budget
+from pipeline.store import ProjectFiles, atomic_write
+
+LEDGER = "usage.json"
+# budget field -> (what it measures, its unit)
+LIMITS = {"tokens": "tokens", "images": "images", "speech_seconds": "seconds of speech"}
+
+
+class Usage(BaseModel):
+    """Units of paid work."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    text_calls: int = 0
+    images: int = 0
+    speech_seconds: float = 0.0
+    avatar_seconds: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        return self.tokens_in + self.tokens_out
+
+    def __add__(self, other: "Usage") -> "Usage":
+        return Usage(**{k: getattr(self, k) + getattr(other, k) for k in Usage.model_fields})
+
+    def amount(self, limit: str) -> float:
+        """The measure a budget field limits."""
+        return float(getattr(self, limit))
+
+    def rounded(self) -> dict[str, float]:
+        return {k: round(v, 2) if isinstance(v, float) else v for k, v in self.model_dump().items()}
+
+
+def exceeded(budget: Budget, total: Usage) -> list[str]:
+    """The budget fields `total` is over."""
+    return [name for name in LIMITS if (limit := getattr(budget, name)) is not None and total.amount(name) > limit]
+
+
+class Ledger:
+    """One project's usage records `{asset: {call key: Usage}}`, changed under a file lock, written atomically."""
+
+    def __init__(self, files: ProjectFiles):
+        self.path = files.path(LEDGER)
+        self._lock_path = files.path(f".{LEDGER}.lock")
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self._lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _read(self) -> dict[str, dict[str, Usage]]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        return {asset: {key: Usage(**u) for key, u in calls.items()} for asset, calls in raw.get("assets", {}).items()}
+
+    def record(self, asset: str, key: str, usage: Usage) -> None:
+        """Store the usage of one call, replacing an earlier record of the same call."""
+        with self._locked():
+            records = self._read()
+            records.setdefault(asset, {})[key] = usage
+            data = {"totals": {a: _sum(calls.values()).rounded() for a, calls in records.items()},
+                    "assets": {a: {k: u.model_dump(exclude_defaults=True) for k, u in calls.items()}
+                               for a, calls in records.items()}}
+            atomic_write(self.path, json.dumps(data, indent=1))
+
+    def per_asset(self) -> dict[str, Usage]:
+        """Each asset's total."""
+        with self._locked():
+            return {asset: _sum(calls.values()) for asset, calls in self._read().items()}
+
+    def total(self) -> Usage:
+        """The project's total."""
+        return _sum(self.per_asset().values())
+
+
+def _minus(a: Usage, b: Usage) -> Usage:
+    return Usage(**{k: getattr(a, k) - getattr(b, k) for k in Usage.model_fields})
+
+
+def _sum(items: Any) -> Usage:
+    total = Usage()
+    for item in items:
+        total = total + item
+    return total
+
+
+class Meter:
+    """Records one asset step's provider calls in the ledger and stops the step at the budget."""
+
+    def __init__(self, asset: str, brief: Brief, files: ProjectFiles):
+        self.asset = asset
+        self.budget = brief.budget
+        self.ledger = Ledger(files)
+        self.step = Usage()
+        self.models: set[str] = set()
+        self._pending = Usage()
+        self._lock = threading.Lock()
+
+    def check(self, limit: str, coming: Usage | None = None) -> None:
+        """Fail the step (no retry) when the project is over budget field `limit`, or `coming` would take it over."""
+        coming = coming or Usage()
+        total = self.ledger.total() + self._pending + coming
+        if limit in exceeded(self.budget, total):
+            raise self._failure(limit, total, coming)
+
+    def reserve(self, limit: str, coming: Usage) -> None:
+        """Check that `coming` fits under `limit`, and count it as pending until `release`."""
+        with self._lock:
+            self.check(limit, coming)
+            self._pending = self._pending + coming
+
+    def release(self, coming: Usage) -> None:
+        """Forget a reservation whose call failed."""
+        with self._lock:
+            self._pending = _minus(self._pending, coming)
+
+    def text(self, provider: Any) -> Any:
+        """`provider` (a TextProvider) with its calls metered."""
+        from pipeline.providers.metered import MeteredText
+
+        return MeteredText(provider, self)
+
+    def speech(self, provider: Any) -> Any:
+        """`provider` (a SpeechProvider) with its cues metered."""
+        from pipeline.providers.metered import MeteredSpeech
+
+        return MeteredSpeech(provider, self)
+
+    def images(self, provider: Any) -> Any:
+        """`provider` (an ImageProvider) with its images metered and reserved."""
+        from pipeline.providers.metered import MeteredImages
+
+        return MeteredImages(provider, self)
+
+    def record(self, key: str, usage: Usage, model: str | None = None, reserved: Usage | None = None) -> None:
+        """Add one call's usage to the step and the ledger (and drop what it had `reserved`)."""
+        with self._lock:
+            self.ledger.record(self.asset, key, usage)
+            if reserved is not None:
+                self._pending = _minus(self._pending, reserved)
+            self.step = self.step + usage
+            if model:
+                self.models.add(model)
+
+    def finish(self) -> dict[str, Any]:
+        """Check the budget once more; the step's usage as asset metadata."""
+        total = self.ledger.total()
+        if over := [n for n in exceeded(self.budget, total) if self.step.amount(n) > 0]:
+            raise self._failure(over[0], total, Usage())
+        step = self.step
+        metadata: dict[str, Any] = {
+            "usage": dg.MetadataValue.json({"step": step.rounded(), "project": total.rounded(),
+                                            "budget": self.budget.model_dump(exclude_none=True)}),
+            "model": ", ".join(sorted(self.models)) or "none",
+        }
+        if step.text_calls:
+            metadata.update(tokens_in=step.tokens_in, tokens_out=step.tokens_out, text_calls=step.text_calls)
+        if step.images:
+            metadata["images_generated"] = step.images
+        if step.speech_seconds:
+            metadata["speech_seconds"] = round(step.speech_seconds, 2)
+        if step.avatar_seconds:
+            metadata["avatar_seconds"] = round(step.avatar_seconds, 2)
+        return metadata
+
+    def _failure(self, name: str, total: Usage, coming: Usage) -> dg.Failure:
+        limit, unit = getattr(self.budget, name), LIMITS[name]
+        per_asset = self.ledger.per_asset()
+        recorded = sum(u.amount(name) for u in per_asset.values())
+        parts = ", ".join(f"{a} {u.amount(name):g}" for a, u in per_asset.items() if u.amount(name))
+        said = f"the project has used {recorded:g} {unit} ({parts or 'none so far'})"
+        if pending := self._pending.amount(name):
+            said += f", {pending:g} more are being made"
+        if coming.amount(name):
+            said += f", and {self.asset} needs {coming.amount(name):g} more"
+        return dg.Failure(
+            description=f"budget.{name} exceeded in {self.asset}: {said}: over the budget of {limit:g} {unit}. "
+            f"Raise budget.{name} in the brief (or remove it) and launch the project again: finished items are reused.",
+            metadata={"limit": f"budget.{name}", "budget": float(limit), "used": total.amount(name)},
+            allow_retries=False,
+        )
+
+
+def meter(context: dg.AssetExecutionContext, brief: Brief, files: ProjectFiles) -> Meter:
+    """A meter for the running asset step."""
+    return Meter(context.asset_key.path[-1], brief, files)

@@ -1,0 +1,97 @@
+"""Launching through a real webserver and daemon: submit, refuse duplicates atomically, cancel, resume."""
+
+import json
+import threading
+import time
+
+import dagster as dg
+import pytest
+
+from pipeline.commands.projects import launch_brief
+from pipeline.launch.client import ClientError, PipelineClient
+from pipeline.run import run_config
+from pipeline.store import ProjectFiles
+from pipeline_tests.defs.briefs import small_brief
+from pipeline_tests.events.streams import client as redis_client
+from pipeline_tests.events.streams import entries, final_entry, wait_for
+
+
+def test_submit_and_wait_for_success(redis_server, services, data_dir):
+    client = PipelineClient()
+    brief = small_brief("ops-submit", stop_at="script")
+    run_id = launch_brief(client, brief, brief.stop_at)
+    run = client.wait(run_id, timeout=180)
+    assert run["status"] == "SUCCESS"
+    assert ProjectFiles(data_dir, brief.project_id).path("script.json").exists()
+    stream = entries(redis_client(), brief.project_id, run_id)
+    assert [e["type"] for e in stream if e["type"] != "task_progress"] == ["task_queued", "task_started",
+                                                                         "task_completed"]
+    assert {"RUN_ENQUEUED", "RUN_STARTING", "RUN_START", "RUN_SUCCESS"} <= {e["dagster_event"] for e in stream}
+
+
+def test_second_launch_refused_and_simultaneous_launches_give_one_run(redis_server, services, data_dir):
+    client = PipelineClient()
+    brief = small_brief("ops-busy")
+    first = launch_brief(client, brief, None)
+    with pytest.raises(ClientError, match=f"already has run {first}"):
+        launch_brief(client, brief, None)  # the client refuses before creating anything
+    with pytest.raises(ClientError, match=f"already has run {first}"):  # the coordinator refuses atomically
+        client.launch(brief.project_id, run_config(brief))
+    assert client.wait(first, timeout=240)["status"] == "SUCCESS"
+
+    # two launches at the same instant, both past the client's check: exactly one run
+    outcomes: list = []
+    barrier = threading.Barrier(2)
+
+    def launch() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(("ok", client.launch(brief.project_id, run_config(brief), ["brief", "outline"])))
+        except ClientError as e:
+            outcomes.append(("refused", str(e)))
+
+    threads = [threading.Thread(target=launch) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(kind for kind, _ in outcomes) == ["ok", "refused"], outcomes
+    winner = next(value for kind, value in outcomes if kind == "ok")
+    assert client.wait(winner, timeout=120)["status"] == "SUCCESS"
+    # refused launches never reach the stream and are never retried
+    time.sleep(3)
+    r = redis_client()
+    assert {e["run_id"] for e in entries(r, brief.project_id)} == {first, winner}
+    with dg.DagsterInstance.get() as instance:
+        refused = instance.get_runs(dg.RunsFilter(tags={"pipeline/refused": "true"}))
+        assert len(refused) == 2
+        assert all(r.tags.get("dagster/will_retry") != "true" for r in refused)
+        assert not instance.get_runs(dg.RunsFilter(tags={"dagster/parent_run_id": refused[0].run_id}))
+
+
+def test_cancel_then_resume_reuses_finished_items(redis_server, services, data_dir):
+    client = PipelineClient()
+    brief = small_brief("ops-cancel", video={"target_seconds": 60, "segment_min_seconds": 4,
+                                              "segment_max_seconds": 12, "total_min_seconds": 40,
+                                              "total_max_seconds": 90})
+    run_id = launch_brief(client, brief, None)
+    r = redis_client()
+    wait_for(lambda: any(e["dagster_event"] == "ASSET_OBSERVATION" and e["asset"] == "narration"
+                         for e in entries(r, brief.project_id, run_id)), 180, "narration under way")
+    client.terminate(run_id)
+    assert client.wait(run_id, timeout=120)["status"] == "CANCELED"
+    assert final_entry(r, brief.project_id, run_id)["type"] == "task_canceled"
+    progress = json.loads(r.get(f"{__import__('os').environ['PIPELINE_REDIS_PREFIX']}generation_progress:{brief.project_id}"))
+    assert progress["status"] == "canceled"
+    spoken_before = len(list(ProjectFiles(data_dir, brief.project_id).path("narration", "items").glob("*.wav")))
+    assert spoken_before > 0, "finished cues stay on disk"
+
+    resumed = client.reexecute(run_id)
+    assert client.wait(resumed, timeout=240)["status"] == "SUCCESS"
+    with dg.DagsterInstance.get() as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey("narration"))
+        assert event.run_id == resumed
+        metadata = event.asset_materialization.metadata
+        assert metadata["reused"].value >= spoken_before - 1
+        chapters = instance.get_latest_materialization_event(dg.AssetKey("chapters"))
+        assert chapters.run_id == run_id, "finished assets are not run again"

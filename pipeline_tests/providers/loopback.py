@@ -1,0 +1,117 @@
+"""A loopback HTTP server for protocols beyond the OpenAI shape: GET/POST/PUT, pattern routes, targeted faults."""
+
+import json
+import re
+import socket
+import struct
+import sys
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from pipeline_tests.providers.fakes import Fault, Seen
+
+Answer = tuple[int, dict[str, str], bytes]
+Handler = Callable[["Seen", re.Match], Answer]
+
+
+def json_answer(status: int, body: dict, headers: dict[str, str] | None = None) -> Answer:
+    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode()
+
+
+def query(seen: Seen) -> dict[str, str]:
+    """The query parameters of a request, one value each."""
+    return {k: v[0] for k, v in parse_qs(urlsplit(seen.path).query).items()}
+
+
+class Loopback:
+    """A ThreadingHTTPServer on 127.0.0.1; routes are (method, path regex, handler), faults target a route."""
+
+    def __init__(self):
+        self.routes: list[tuple[str, re.Pattern, Handler]] = []
+        self.faults: list[tuple[str, str, Fault]] = []  # (method, path prefix, fault), first match is used
+        self.seen: list[Seen] = []
+        self.errors: list[BaseException] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self._server.handle_error = self._record_error  # type: ignore[method-assign]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def route(self, method: str, pattern: str, handler: Handler) -> None:
+        self.routes.append((method, re.compile(pattern), handler))
+
+    def fail(self, method: str, prefix: str, *faults: Fault) -> None:
+        """The next requests of `method` whose path starts with `prefix` get `faults`, one each."""
+        self.faults.extend((method, prefix, f) for f in faults)
+
+    def requests(self, method: str, prefix: str = "") -> list[Seen]:
+        return [s for s in self.seen if s.method == method and s.path.startswith(prefix)]
+
+    def start(self) -> "Loopback":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    def _record_error(self, request, client_address) -> None:
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionError, TimeoutError)):
+            self.errors.append(error)
+
+    def answer(self, seen: Seen) -> tuple[Fault | None, Answer | None]:
+        with self._lock:
+            self.seen.append(seen)
+            found = next((i for i, (m, p, _) in enumerate(self.faults)
+                          if m == seen.method and seen.path.startswith(p)), None)
+            fault = self.faults.pop(found)[2] if found is not None else None
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
+        if fault is not None and (fault.reset or fault.status is not None):
+            return fault, None
+        path = urlsplit(seen.path).path
+        for method, pattern, handler in self.routes:
+            if method == seen.method and (match := pattern.fullmatch(path)):
+                return None, handler(seen, match)
+        return Fault(404, {"error": {"message": f"no route {seen.method} {path}"}}), None
+
+
+def _handler(server: Loopback) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format, *args) -> None:
+            return
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            fault, answer = server.answer(seen)
+            if fault is not None and fault.reset:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
+                return
+            if fault is not None:
+                payload = fault.body if isinstance(fault.body, str) else json.dumps(fault.body)
+                answer = (fault.status or 500, {"Content-Type": "application/json", **fault.headers}, payload.encode())
+            status, headers, content = answer
+            self.send_response(status)
+            for name, value in {**headers, "Content-Length": str(len(content))}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(content)
+
+        do_GET = do_POST = do_PUT = _serve
+
+    return Handler
