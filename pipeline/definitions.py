@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipeline.defs.ops.jobs import produce_project
+from pipeline.defs.ops.sensors import inbox_sensor, recurring_sensor
 from pipeline.defs.publish import assets as publish_assets
 from pipeline.defs.resources import build_resources
 from pipeline.defs.text import assets as text_assets
@@ -10,4 +11,9 @@ from pipeline.defs.video import images, narration, presenter, render, script
 
 assets = dg.load_assets_from_modules([text_assets, script, narration, images, presenter, render, publish_assets])
 
-defs = dg.Definitions(assets=assets, jobs=[produce_project], resources=build_resources())
+defs = dg.Definitions(
+    assets=assets,
+    jobs=[produce_project],
+    sensors=[inbox_sensor, recurring_sensor],
+    resources=build_resources(),
+)

@@ -51,7 +51,10 @@ class ProjectIOManager(dg.ConfigurableIOManager):
                 f"for project {context.asset_partition_key} first",
                 allow_retries=False,
             )
-        return model.model_validate_json(path.read_text(encoding="utf-8"))
+        value = model.model_validate_json(path.read_text(encoding="utf-8"))
+        if hasattr(value, "with_edits"):  # artifacts a user may edit by hand, e.g. chapters/NN.md
+            value = value.with_edits(path.parent)
+        return value
 
 
 _OFFLINE = {"text": OfflineText, "speech": OfflineSpeech, "images": ProceduralImages}

@@ -14,7 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.render import ffmpeg
+from pipeline.render.clips import join_audio, prepare_clip
 from pipeline.render.ffmpeg import RenderError
 from pipeline.render.h264 import split_access_units
 from pipeline.render.stills import compose_still, find_font, to_yuv420p
@@ -48,6 +51,8 @@ class RenderRequest:
     width: int = 1920
     height: int = 1080
     fps: int = 30
+    intro: Path | None = None  # presenter clips, any size and rate: placed before and after the shots
+    outro: Path | None = None
 
 
 @dataclass
@@ -57,6 +62,8 @@ class RenderResult:
     stills: int
     stills_encoded: int
     encoded_frames: int
+    intro_seconds: float = 0.0
+    outro_seconds: float = 0.0
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -78,8 +85,15 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
     request.work_dir.mkdir(parents=True, exist_ok=True)
     request.chunk_cache.mkdir(parents=True, exist_ok=True)
 
+    clips = [prepare_clip(c, request.chunk_cache, request.width, request.height, request.fps, CHUNK_FRAMES)
+             if c else None for c in (request.intro, request.outro)]
+    audio_in = request.audio
+    if any(clips):
+        silence = np.zeros(0, np.int16)
+        audio_in = join_audio([c.audio if c else silence for c in clips], request.audio,
+                              request.work_dir / "audio-with-presenter.wav")
     audio_out = request.work_dir / "audio.m4a"
-    audio = _start(ffmpeg.aac_args(request.audio, audio_out), "AAC encoding of the narration")
+    audio = _start(ffmpeg.aac_args(audio_in, audio_out), "AAC encoding of the narration")
 
     digests: dict[Path, str] = {}
     logo_digest = file_digest(request.logo) if request.logo else None
@@ -95,6 +109,8 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
     stream = request.work_dir / "video.h264"
     cache: dict[str, list[bytes]] = {}
     with open(stream, "wb") as out:
+        if clips[0]:
+            out.write(b"".join(clips[0].units))
         for key, frames in zip(keys, spans):
             if frames == 0:
                 continue
@@ -106,15 +122,20 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
             for _ in range(whole):
                 out.write(chunk)
             out.write(b"".join(units[:rest]))
+        if clips[1]:
+            out.write(b"".join(clips[1].units))
     _finish(audio, "AAC encoding of the narration")
     request.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = request.out.with_name(f".{request.out.stem}.tmp.mp4")
     ffmpeg.run(ffmpeg.mux_args(stream, audio_out, tmp, request.fps, request.title), "muxing the MP4")
     tmp.replace(request.out)
     stream.unlink(missing_ok=True)
+    extra = [c.seconds(request.fps) if c else 0.0 for c in clips]
+    total_frames += sum(len(c.units) for c in clips if c)
     report(total_frames, total_frames, f"rendered {total_frames} frames")
     return RenderResult(path=request.out, frames=total_frames, stills=len(set(keys)),
-                        stills_encoded=len(missing), encoded_frames=len(missing) * CHUNK_FRAMES)
+                        stills_encoded=len(missing), encoded_frames=len(missing) * CHUNK_FRAMES,
+                        intro_seconds=extra[0], outro_seconds=extra[1])
 
 
 def _encode_chunks(request: RenderRequest, missing: dict[str, Shot], report: ProgressFn) -> None:

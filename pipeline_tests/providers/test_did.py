@@ -121,3 +121,26 @@ def test_presenter_asset_makes_intro_and_outro_once(did_api, data_dir, monkeypat
     again = materialize(brief, data_dir, ["presenter"], avatar_provider=avatar)
     assert again.success and len(did_api.requests("POST", "/talks")) == 2  # reused, not made again
     assert again.asset_materializations_for_node("presenter")[0].metadata["reused"].value == 2
+
+
+def test_video_places_presenter_clips_before_and_after(did_api, data_dir, monkeypatch):
+    monkeypatch.setenv(KEY_VARIABLE, KEY)
+    brief = small_brief("presenter-video")
+    avatar = DidAvatar(base_url=did_api.url, api_key=dg.EnvVar(KEY_VARIABLE), poll_interval=POLL,
+                       data_dir=str(data_dir), **FAST)
+    result = materialize(brief, data_dir, ["brief", "outline", "chapters", "script", "narration", "images",
+                                           "presenter", "video"], avatar_provider=avatar)
+    assert result.success
+    files = ProjectFiles(data_dir, brief.project_id)
+    narration = json.loads(files.path("narration.json").read_text())
+    presenter = json.loads(files.path("presenter.json").read_text())
+    info = ffprobe(files.path("video.mp4"))
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    expected = narration["duration"] + presenter["seconds"]
+    assert abs(float(info["format"]["duration"]) - expected) <= 0.02 * expected
+    assert (video["width"], video["height"], video["r_frame_rate"]) == (1920, 1080, "30/1")
+    first_cue = files.path("video.srt").read_text().split("\n")[1]
+    assert first_cue.startswith("00:00:01"), "subtitles start after the intro clip"
+    check = [e for e in result.all_events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+             and e.event_specific_data.check_name == "video_duration_matches_narration"]
+    assert check and check[0].event_specific_data.passed

@@ -52,3 +52,27 @@ def test_rerender_encodes_only_changed_stills(request_for):
     changed = render_slideshow(request_for(texts=("One.", "Two, edited.", "Three.", "Four.")))
     assert changed.stills_encoded == 1
     assert int(ffprobe(changed.path)["streams"][0]["nb_read_frames"]) == round(TOTAL * 30)
+
+
+def test_presenter_clips_before_and_after(request_for, tmp_path):
+    import subprocess
+
+    clip = tmp_path / "presenter.mp4"  # like a D-ID clip: small, 25 fps, 24 kHz AAC
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=256x256:rate=25:duration=1.2",
+                    "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=24000:duration=1.2", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip)], check=True)
+    request = request_for()
+    request.intro, request.outro = clip, clip
+    result = render_slideshow(request)
+    assert round(result.intro_seconds, 3) == round(result.outro_seconds, 3) == 1.2
+    info = ffprobe(result.path)
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    audio = next(s for s in info["streams"] if s["codec_type"] == "audio")
+    assert (video["width"], video["height"], video["r_frame_rate"]) == (1920, 1080, "30/1")
+    assert int(video["nb_read_frames"]) == 36 + round(TOTAL * 30) + 36 == result.frames
+    assert abs(float(audio["duration"]) - (TOTAL + 2.4)) <= 1 / 30
+    frames = decoded_frames(result.path)
+    shown = [nearest_color(f, COLORS) for f in frames[36:-36]]
+    switches = [n for n in range(1, len(shown)) if shown[n] != shown[n - 1]]
+    assert switches == [round(s * 30) for s in STARTS[1:]], "the slideshow starts right after the intro"
+    assert frames[10, :, :32].std() > 20 and frames[-10, :, :32].std() > 20  # test pattern, not a flat still

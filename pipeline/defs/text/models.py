@@ -1,5 +1,7 @@
 """Typed artifacts of the text assets: outline, chapters, manuscript."""
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _Strict = ConfigDict(extra="forbid")
@@ -70,6 +72,19 @@ class MemoryNote(BaseModel):
     character_state: dict[str, str] = Field(default_factory=dict)
 
 
+def _body(markdown: str) -> str:
+    """A chapter file's text without its `# title` line."""
+    lines = markdown.strip().splitlines()
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    return "\n".join(lines).strip()
+
+
+def _count(text: str) -> int:
+    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
+    return cjk + len([w for w in text.split() if not any("\u3400" <= ch <= "\u9fff" for ch in w)])
+
+
 class Chapter(BaseModel):
     index: int
     title: str
@@ -78,11 +93,23 @@ class Chapter(BaseModel):
     words: int
     path: str  # relative to the project folder
     cited: list[int] = Field(default_factory=list)
+    edited: bool = False  # the user changed the text after it was written
 
 
 class Chapters(BaseModel):
     chapters: list[Chapter]
     sources: list[Source] = Field(default_factory=list)
+
+    def with_edits(self, project_folder: Path) -> "Chapters":
+        """These chapters with the text of any chapter file the user edited since it was written."""
+        changed = []
+        for chapter in self.chapters:
+            path = project_folder / chapter.path
+            text = _body(path.read_text(encoding="utf-8")) if path.exists() else chapter.text
+            if text.strip() != chapter.text.strip():
+                chapter = chapter.model_copy(update={"text": text, "edited": True, "words": _count(text)})
+            changed.append(chapter)
+        return self.model_copy(update={"chapters": changed})
 
     @model_validator(mode="after")
     def _ordered(self) -> "Chapters":

@@ -7,6 +7,7 @@ from pipeline.defs.checks import duration_mismatch
 from pipeline.defs.common import ASSET_DEFAULTS, failures
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Images, Narration, Script, Thumbnail, Video
+from pipeline.defs.video.presenter import Presenter
 from pipeline.events.progress import Progress
 from pipeline.render import ffmpeg
 from pipeline.render.slideshow import RenderRequest, Shot, render_slideshow
@@ -35,8 +36,8 @@ def probe_video(path) -> dict:
 @dg.asset(group_name="video", pool="render",
           check_specs=[dg.AssetCheckSpec("video_duration_matches_narration", asset="video")], **ASSET_DEFAULTS)
 def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narration: Narration, images: Images,
-          files: DataFolder):
-    """1080p30 H.264/AAC MP4 with burned-in subtitles; SRT and WebVTT beside it."""
+          presenter: Presenter, files: DataFolder):
+    """1080p30 H.264/AAC MP4 with burned-in subtitles (and presenter clips); SRT and WebVTT beside it."""
     folder = files.project(brief.project_id)
     image_of = {i.segment: folder.path(i.path) for i in images.images}
     shots = [Shot(image=image_of[c.segment], text=c.text, start=c.start) for c in narration.cues]
@@ -44,7 +45,9 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
     out = folder.path("video.mp4")
     request = RenderRequest(shots=shots, audio=folder.path(narration.path), total=narration.duration, out=out,
                             work_dir=folder.path("video"), chunk_cache=files.project(brief.project_id).cache_dir("chunks"),
-                            language=brief.language, logo=logo, title=script.title, fps=FPS)
+                            language=brief.language, logo=logo, title=script.title, fps=FPS,
+                            intro=folder.path(presenter.intro) if presenter.intro else None,
+                            outro=folder.path(presenter.outro) if presenter.outro else None)
     progress = Progress(context, 1, "frames")
 
     def on_progress(done: int, total: int, message: str) -> None:
@@ -54,7 +57,8 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
     with failures("video render"):
         result = render_slideshow(request, on_progress)
         facts = probe_video(out)
-    timeline = [(c.start, c.end, c.text) for c in narration.cues]
+    shift = result.intro_seconds  # subtitles start after the presenter's intro
+    timeline = [(c.start + shift, c.end + shift, c.text) for c in narration.cues]
     srt = atomic_write(folder.path("video.srt"), to_srt(timeline))
     vtt = atomic_write(folder.path("video.vtt"), to_vtt(timeline))
     value = Video(path=folder.rel(out), srt=folder.rel(srt), vtt=folder.rel(vtt), duration=facts["duration"],
@@ -63,15 +67,17 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
     yield dg.Output(value, metadata={
         "path": dg.MetadataValue.path(str(out)), "duration_seconds": round(value.duration, 3),
         "frames": value.frames, "stills": result.stills, "stills_encoded": result.stills_encoded,
+        "presenter_seconds": round(result.intro_seconds + result.outro_seconds, 3),
         "size_mb": round(value.size_bytes / 1e6, 2), "codecs": f"{facts['video_codec']}/{facts['audio_codec']}",
     })
-    expected_frames = round(narration.duration * FPS)
-    problems = [p for p in [duration_mismatch(value.duration, narration.duration)] if p]
+    expected_seconds = narration.duration + result.intro_seconds + result.outro_seconds
+    expected_frames = round(narration.duration * FPS) + round((result.intro_seconds + result.outro_seconds) * FPS)
+    problems = [p for p in [duration_mismatch(value.duration, expected_seconds)] if p]
     if value.frames != expected_frames:
         problems.append(f"video has {value.frames} frames, expected {expected_frames}")
     yield dg.AssetCheckResult(check_name="video_duration_matches_narration", passed=not problems, metadata={
         "problems": "\n".join(problems) or "none", "video_seconds": round(value.duration, 3),
-        "narration_seconds": narration.duration})
+        "narration_seconds": narration.duration, "expected_seconds": round(expected_seconds, 3)})
 
 
 @dg.asset(group_name="video", **ASSET_DEFAULTS)
