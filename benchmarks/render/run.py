@@ -121,8 +121,9 @@ def onepass_renderer():
         lines.append(f"file '{job['images'][max(spans)]}'")  # the concat demuxer ignores the last duration
         listing = Path(job["work_dir"]) / "images.ffconcat"
         listing.write_text("\n".join(lines) + "\n")
-        # fps first: the subtitles must be drawn on every output frame, not on the 20 input pictures
-        vf = f"fps={FPS},subtitles=filename={job['srt']}:force_style='{SUBTITLE_STYLE}'"
+        # Convert each picture once, then repeat it at 30 fps, then draw the subtitles: drawn before fps,
+        # they would be drawn on the 20 input pictures only, showing each picture's first cue throughout.
+        vf = f"format=yuv420p,fps={FPS},subtitles=filename={job['srt']}:force_style='{SUBTITLE_STYLE}'"
         subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
                         "-f", "concat", "-safe", "0", "-i", str(listing), "-i", job["wav"],
                         "-map", "0:v", "-map", "1:a", "-vf", vf, *X264, "-r", str(FPS),
@@ -164,8 +165,8 @@ def worker(job_path: Path) -> None:
     job = json.loads(job_path.read_text())
     render = RENDERERS[job["method"]]()  # imports happen here, outside the timed part
     Path(job["work_dir"]).mkdir(parents=True, exist_ok=True)
-    own, kids, start = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN), \
-        time.perf_counter()
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
     extra = render(job)
     wall = time.perf_counter() - start
     own2, kids2 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -231,7 +232,7 @@ def run_method(method: str, job: dict, rundir: Path) -> dict:
     Path(job["result"]).unlink(missing_ok=True)
     # MoviePy would use imageio-ffmpeg's own binary: give every method the same ffmpeg and x264.
     env = {**os.environ, "FFMPEG_BINARY": shutil.which("ffmpeg") or "ffmpeg"}
-    start = time.perf_counter()
+    start, load = time.perf_counter(), os.getloadavg()[0]
     proc = subprocess.Popen([sys.executable, __file__, "--worker", str(job_path)], env=env)
     done, peak = threading.Event(), [0.0]
     sampler = threading.Thread(target=sample_tree, args=(proc.pid, done, peak), daemon=True)
@@ -241,7 +242,8 @@ def run_method(method: str, job: dict, rundir: Path) -> dict:
     sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     process = {"process_wall_s": time.perf_counter() - start, "process_cpu_s": usage.ru_utime + usage.ru_stime,
-               "process_maxrss_mb": usage.ru_maxrss * 1024 / 1e6, "tree_rss_sampled_mb": peak[0]}
+               "process_maxrss_mb": usage.ru_maxrss * 1024 / 1e6, "tree_rss_sampled_mb": peak[0],
+               "load_before": load, "load_after": os.getloadavg()[0]}
     if proc.returncode != 0:
         return {"error": f"exit {proc.returncode}", **process}
     result = {**json.loads(Path(job["result"]).read_text()), **process}
@@ -250,25 +252,20 @@ def run_method(method: str, job: dict, rundir: Path) -> dict:
 
 
 def run_round(methods: list[str], inputs: dict, rundir: Path) -> dict:
-    results = {}
-    chunks = rundir / "chunks"
-    for method in methods:
+    results, chunks = {}, rundir / "chunks"
+    for method in [x for m in methods for x in ((m, "incremental") if m == "project" else (m,))]:
         job = {**inputs, "chunk_cache": str(chunks)}
         if method == "project":
             shutil.rmtree(chunks, ignore_errors=True)  # a fresh cache: every still is encoded
-        results[method] = run_method(method, job, rundir)
-        print(f"  {method}: {summary(results[method])}", flush=True)
-        if method == "project" and "error" not in results[method]:
-            results["incremental"] = run_method("incremental", {**job, "cues": inputs["edited_cues"]}, rundir)
-            print(f"  incremental: {summary(results['incremental'])}", flush=True)
+        elif method == "incremental":  # one segment's texts changed, the cache of the full render just before
+            if "error" in results["project"]:
+                continue
+            job["cues"] = inputs["edited_cues"]
+        r = results[method] = run_method(method, job, rundir)
+        print(f"  {method}: " + (f"FAILED ({r['error']})" if "error" in r else
+              f"{r['wall_s']:.1f} s wall, {r['cpu_s']:.1f} s CPU, {r['peak_rss_mb']:.0f} MB, {r['frames']} frames"),
+              flush=True)
     return results
-
-
-def summary(r: dict) -> str:
-    if "error" in r:
-        return f"FAILED ({r['error']})"
-    return (f"{r['wall_s']:.1f} s wall, {r['cpu_s']:.1f} s CPU, {r['peak_rss_mb']:.0f} MB, {r['frames']} frames, "
-            f"video {r['video_s']:.3f} s")
 
 
 def medians(rounds: list[dict]) -> dict:
@@ -284,25 +281,28 @@ def medians(rounds: list[dict]) -> dict:
 
 
 def table(med: dict) -> str:
-    base = med.get("onepass", {}).get("wall_s")
+    base, base_cpu = med.get("onepass", {}).get("wall_s"), med.get("onepass", {}).get("cpu_s")
     rows = ["| method | wall s | CPU s | peak RSS MB | tree RSS MB | size MB | frames | video s "
-            "| 1080p30, A/V within 1 frame | one-pass wall / wall |", "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+            "| 1080p30, A/V within 1 frame | one-pass wall / wall | one-pass CPU / CPU |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
     for method, r in med.items():
         if "error" in r:
-            rows.append(f"| {method} | failed | | | | | | | | |")
+            rows.append(f"| {method} | failed | | | | | | | | | |")
             continue
         ok = r["size_ok"] and r["fps"] == "30/1" and r["frames"] == r["expected_frames"]
         checks = f"{'yes' if ok else 'NO'}, {'yes' if r['duration_ok'] else 'NO'}"
-        ratio = f"{base / r['wall_s']:.2f}x" if base else "n/a"
+        ratio = f"{base / r['wall_s']:.2f}x | {base_cpu / r['cpu_s']:.2f}x" if base else "n/a | n/a"
         rows.append(f"| {method} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} | "
-                    f"{r['tree_rss_sampled_mb']:.0f} | {r['size_mb']:.1f} | {r['frames']} | {r['video_s']:.3f} | {checks} | {ratio} |")
+                    f"{r['tree_rss_sampled_mb']:.0f} | {r['size_mb']:.1f} | {r['frames']} | {r['video_s']:.3f} | "
+                    f"{checks} | {ratio} |")
     return "\n".join(rows)
 
 
 def machine() -> dict:
-    version = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout.splitlines()[0]
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return {"nproc": nproc, "ffmpeg": version, "python": sys.version.split()[0]}
+    def out(*cmd):
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0].strip()
+
+    return {"nproc": out("nproc"), "ffmpeg": out("ffmpeg", "-version"), "python": sys.version.split()[0]}
 
 
 def main() -> None:
@@ -333,9 +333,11 @@ def main() -> None:
     text = table(med)
     print(f"\nmedian of {args.rounds} round(s), {len(inputs['cues'])} cues ({args.cues}):\n\n{text}")
     saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    saved[args.cues] = {"args": {k: v for k, v in vars(args).items() if k != "worker"}, "machine": machine(),
-                        "cues": len(inputs["cues"]), "when": time.strftime("%Y-%m-%d %H:%M:%S"),
-                        "median": med, "rounds": rounds, "table": text}
+    key = args.cues if (args.seconds, args.segments) == (300, 20) else \
+        f"{args.cues}-{args.seconds:g}s-{args.segments}seg"
+    saved[key] = {"args": {k: v for k, v in vars(args).items() if k not in ("worker", "draw")},
+                  "machine": machine(), "cues": len(inputs["cues"]), "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+                  "median": med, "rounds": rounds, "table": text}
     RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
 
 
