@@ -61,7 +61,8 @@ class VideoSettings(BaseModel):
     total_max_seconds: int = Field(default=600, ge=10, le=7200)
     voice: str | None = Field(default=None, max_length=100)
     logo: str | None = Field(default=None, max_length=500, description="image under the data folder")
-    ken_burns: bool = False
+    ken_burns: bool | list[int] = Field(
+        default=False, description="a gentle zoom on every segment (true) or on the listed segment indexes")
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> "VideoSettings":

@@ -49,21 +49,23 @@ BT709 = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt7
 
 
 def chunk_encode_args(out: Path, width: int, height: int, fps: int, chunk_frames: int) -> list[str]:
-    """Encode raw yuv420p frames from stdin into an Annex B stream with an IDR every chunk_frames.
+    """Encode one raw yuv420p frame per still from stdin into chunks of `chunk_frames` frames.
 
-    Each chunk starts with an access unit delimiter, SPS and PPS, so any chunk, or the first frames
-    of one, can be cut out and played on its own.
+    Each still enters once, lasting chunk_frames/fps seconds, and the fps filter repeats it into
+    exactly chunk_frames frames; every chunk starts with an access unit delimiter, SPS, PPS and an
+    IDR frame, so any chunk, or the first frames of one, can be cut out and played on its own.
     """
     params = f"keyint={chunk_frames}:min-keyint={chunk_frames}:scenecut=0:repeat-headers=1:aud=1"
     return ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-            "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-framerate", str(fps),
-            "-i", "pipe:0", *X264_STILL, "-x264-params", params, "-forced-idr", "1",
+            "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}",
+            "-framerate", f"{fps}/{chunk_frames}", "-i", "pipe:0", "-vf", f"fps={fps}",
+            *X264_STILL, "-x264-params", params, "-forced-idr", "1",
             "-force_key_frames", f"expr:eq(mod(n,{chunk_frames}),0)", *BT709, "-f", "h264", str(out)]
 
 
-def aac_args(audio: Path, out: Path, bitrate: str = "160k") -> list[str]:
+def aac_args(audio: Path, out: Path, bitrate: str = "128k") -> list[str]:
     return ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(audio),
-            "-c:a", "aac", "-b:a", bitrate, "-ar", "48000", "-ac", "2", str(out)]
+            "-c:a", "aac", "-b:a", bitrate, "-ar", "48000", "-ac", "1", str(out)]
 
 
 def mux_args(video_h264: Path, audio_m4a: Path, out: Path, fps: int, title: str = "") -> list[str]:

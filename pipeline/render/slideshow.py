@@ -8,6 +8,7 @@ time. The frame count is exact by construction: round(total x fps). Chunks are c
 content that made them, so a re-render encodes only stills that changed.
 """
 
+import shutil
 import subprocess
 import threading
 from collections.abc import Callable
@@ -20,21 +21,26 @@ from pipeline.render import ffmpeg
 from pipeline.render.clips import join_audio, prepare_clip
 from pipeline.render.ffmpeg import RenderError
 from pipeline.render.h264 import split_access_units
-from pipeline.render.stills import compose_still, find_font, to_yuv420p
+from pipeline.render.stills import StillMaker, find_font
 from pipeline.render.timing import frame_spans
 from pipeline.store import atomic_write, file_digest, item_key
 
-CHUNK_FRAMES = 30
-RENDER_VERSION = 1  # bump when stills or encoder settings change, to invalidate cached chunks
+CHUNK_FRAMES = 20
+RENDER_VERSION = 2  # bump when stills or encoder settings change, to invalidate cached chunks
 
 
 @dataclass(frozen=True)
 class Shot:
-    """One cue on screen: its image, its subtitle line and when it is spoken."""
+    """One cue on screen: its image, its subtitle line and when it is spoken.
+
+    Shots with `motion` (a Ken Burns zoom) of the same `segment` are rendered frame by frame together.
+    """
 
     image: Path
     text: str
     start: float
+    segment: int = -1
+    motion: bool = False
 
 
 @dataclass
@@ -64,15 +70,11 @@ class RenderResult:
     encoded_frames: int
     intro_seconds: float = 0.0
     outro_seconds: float = 0.0
+    motion_segments: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
 
 ProgressFn = Callable[[int, int, str], None]
-
-
-def _chunk_key(shot: Shot, request: RenderRequest, image_digest: str, logo_digest: str | None) -> str:
-    return item_key("chunk", RENDER_VERSION, CHUNK_FRAMES, request.width, request.height, request.fps,
-                    image_digest, shot.text, request.language, find_font(request.language), logo_digest)
 
 
 def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None) -> RenderResult:
@@ -92,39 +94,59 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
         silence = np.zeros(0, np.int16)
         audio_in = join_audio([c.audio if c else silence for c in clips], request.audio,
                               request.work_dir / "audio-with-presenter.wav")
-    audio_out = request.work_dir / "audio.m4a"
-    audio = _start(ffmpeg.aac_args(audio_in, audio_out), "AAC encoding of the narration")
+    audio_out = request.chunk_cache / f"{item_key('aac', RENDER_VERSION, file_digest(audio_in))}.m4a"
+    audio = None
+    if not audio_out.exists():  # a re-render whose narration did not change reuses the encoded track
+        audio = _start(ffmpeg.aac_args(audio_in, audio_out.with_name(f".{audio_out.name}")),
+                       "AAC encoding of the narration")
 
     digests: dict[Path, str] = {}
     logo_digest = file_digest(request.logo) if request.logo else None
-    keys = []
-    for shot in request.shots:
-        if shot.image not in digests:
-            digests[shot.image] = file_digest(shot.image)
-        keys.append(_chunk_key(shot, request, digests[shot.image], logo_digest))
-    missing = {k: s for k, s, n in zip(keys, request.shots, spans) if n > 0
-               and not (request.chunk_cache / f"{k}.h264").exists()}
-    _encode_chunks(request, missing, report)
+
+    def digest(path: Path) -> str:
+        if path not in digests:
+            digests[path] = file_digest(path)
+        return digests[path]
+
+    pieces = _pieces(request, spans, digest, logo_digest)
+    keys = [p.key for p in pieces if not p.motion]
+    missing = {p.key: p.shots[0] for p in pieces if not p.motion and p.frames > 0
+               and not (request.chunk_cache / f"{p.key}.h264").exists()}
+    try:
+        _encode_chunks(request, missing, report)
+        for piece in pieces:
+            if piece.motion and not (request.chunk_cache / f"{piece.key}.h264").exists():
+                _render_motion(request, piece)
+    except BaseException:
+        if audio is not None:
+            audio.kill()
+            _finish_quietly(audio)
+        raise
 
     stream = request.work_dir / "video.h264"
     cache: dict[str, list[bytes]] = {}
     with open(stream, "wb") as out:
         if clips[0]:
             out.write(b"".join(clips[0].units))
-        for key, frames in zip(keys, spans):
-            if frames == 0:
+        for piece in pieces:
+            if piece.frames == 0:
                 continue
-            if key not in cache:
-                cache[key] = split_access_units((request.chunk_cache / f"{key}.h264").read_bytes())
-            units = cache[key]
-            whole, rest = divmod(frames, len(units))
+            if piece.key not in cache:
+                cache[piece.key] = split_access_units((request.chunk_cache / f"{piece.key}.h264").read_bytes())
+            units = cache[piece.key]
+            if piece.motion:
+                out.write(b"".join(units))
+                continue
+            whole, rest = divmod(piece.frames, len(units))
             chunk = b"".join(units)
             for _ in range(whole):
                 out.write(chunk)
             out.write(b"".join(units[:rest]))
         if clips[1]:
             out.write(b"".join(clips[1].units))
-    _finish(audio, "AAC encoding of the narration")
+    if audio is not None:
+        _finish(audio, "AAC encoding of the narration")
+        audio_out.with_name(f".{audio_out.name}").replace(audio_out)
     request.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = request.out.with_name(f".{request.out.stem}.tmp.mp4")
     ffmpeg.run(ffmpeg.mux_args(stream, audio_out, tmp, request.fps, request.title), "muxing the MP4")
@@ -135,7 +157,68 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
     report(total_frames, total_frames, f"rendered {total_frames} frames")
     return RenderResult(path=request.out, frames=total_frames, stills=len(set(keys)),
                         stills_encoded=len(missing), encoded_frames=len(missing) * CHUNK_FRAMES,
+                        motion_segments=sum(1 for p in pieces if p.motion),
                         intro_seconds=extra[0], outro_seconds=extra[1])
+
+
+@dataclass
+class _Piece:
+    """A run of the stream: one still repeated, or a moving segment rendered frame by frame."""
+
+    key: str
+    frames: int
+    shots: list[Shot]
+    spans: list[int]
+    motion: bool
+
+
+def _pieces(request: RenderRequest, spans: list[int], digest, logo_digest: str | None) -> list[_Piece]:
+    pieces: list[_Piece] = []
+    for shot, frames in zip(request.shots, spans):
+        if shot.motion and pieces and pieces[-1].motion and pieces[-1].shots[0].segment == shot.segment:
+            pieces[-1].shots.append(shot)
+            pieces[-1].spans.append(frames)
+            pieces[-1].frames += frames
+        else:
+            pieces.append(_Piece("", frames, [shot], [frames], shot.motion))
+    for piece in pieces:
+        font = find_font(request.language)
+        shot = piece.shots[0]
+        if piece.motion:
+            piece.key = item_key("motion", RENDER_VERSION, CHUNK_FRAMES, request.width, request.height, request.fps,
+                                 digest(shot.image), [(s.text, n) for s, n in zip(piece.shots, piece.spans)],
+                                 request.language, font, logo_digest)
+        else:
+            piece.key = item_key("chunk", RENDER_VERSION, CHUNK_FRAMES, request.width, request.height, request.fps,
+                                 digest(shot.image), shot.text, request.language, font, logo_digest)
+    return pieces
+
+
+def _render_motion(request: RenderRequest, piece: _Piece) -> None:
+    """Render a moving segment: every frame of its cues, subtitles overlaid at their frames."""
+    from pipeline.render.motion import motion_args
+    from pipeline.render.stills import compose_still, subtitle_layer
+
+    size = (request.width, request.height)
+    work = request.work_dir / f"motion-{piece.key}"
+    work.mkdir(parents=True, exist_ok=True)
+    base = work / "base.png"
+    compose_still(piece.shots[0].image, "", request.language, size).save(base)
+    layers, first = [], 0
+    for n, (shot, frames) in enumerate(zip(piece.shots, piece.spans)):
+        if frames and shot.text:
+            layer = work / f"sub-{n}.png"
+            subtitle_layer(shot.text, request.language, size).save(layer)
+            layers.append((layer, first, first + frames - 1))
+        first += frames
+    raw = work / "motion.h264"
+    ffmpeg.run(motion_args(base, layers, request.logo, raw, piece.frames, request.width, request.height,
+                           request.fps, CHUNK_FRAMES), f"rendering the moving segment {piece.shots[0].segment}")
+    units = split_access_units(raw.read_bytes())
+    if len(units) != piece.frames:
+        raise RenderError(f"the moving segment came out with {len(units)} frames for {piece.frames}")
+    atomic_write(request.chunk_cache / f"{piece.key}.h264", raw.read_bytes())
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def _encode_chunks(request: RenderRequest, missing: dict[str, Shot], report: ProgressFn) -> None:
@@ -146,13 +229,10 @@ def _encode_chunks(request: RenderRequest, missing: dict[str, Shot], report: Pro
     args = ffmpeg.chunk_encode_args(raw, request.width, request.height, request.fps, CHUNK_FRAMES)
     encoder = _start(args, "encoding video chunks", stdin=True)
     total = len(missing) * CHUNK_FRAMES
+    maker = StillMaker(request.language, (request.width, request.height), request.logo)
     try:
         for n, shot in enumerate(missing.values()):
-            still = compose_still(shot.image, shot.text, request.language,
-                                  (request.width, request.height), request.logo)
-            frame = to_yuv420p(still)
-            for _ in range(CHUNK_FRAMES):
-                encoder.stdin.write(frame)  # type: ignore[union-attr]
+            encoder.stdin.write(maker.frame(shot.image, shot.text))  # type: ignore[union-attr]
             report(n * CHUNK_FRAMES, total, f"encoding still {n + 1} of {len(missing)}")
         encoder.stdin.close()  # type: ignore[union-attr]
     except BrokenPipeError:

@@ -71,9 +71,10 @@ def test_second_launch_refused_and_simultaneous_launches_give_one_run(redis_serv
 
 def test_cancel_then_resume_reuses_finished_items(redis_server, services, data_dir):
     client = PipelineClient()
-    brief = small_brief("ops-cancel", video={"target_seconds": 60, "segment_min_seconds": 4,
-                                              "segment_max_seconds": 12, "total_min_seconds": 40,
-                                              "total_max_seconds": 90})
+    # long enough narration (about 40 cues) that the cancel lands in the middle of it
+    brief = small_brief("ops-cancel", video={"target_seconds": 150, "segment_min_seconds": 4,
+                                              "segment_max_seconds": 12, "total_min_seconds": 100,
+                                              "total_max_seconds": 200})
     run_id = launch_brief(client, brief, None)
     r = redis_client()
     wait_for(lambda: any(e["dagster_event"] == "ASSET_OBSERVATION" and e["asset"] == "narration"

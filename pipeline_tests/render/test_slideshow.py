@@ -76,3 +76,29 @@ def test_presenter_clips_before_and_after(request_for, tmp_path):
     switches = [n for n in range(1, len(shown)) if shown[n] != shown[n - 1]]
     assert switches == [round(s * 30) for s in STARTS[1:]], "the slideshow starts right after the intro"
     assert frames[10, :, :32].std() > 20 and frames[-10, :, :32].std() > 20  # test pattern, not a flat still
+
+
+def test_ken_burns_segment_moves_and_keeps_exact_timing(tmp_path):
+    from pipeline.providers.images import draw_procedural
+
+    images = []
+    for n in range(2):
+        path = tmp_path / f"scene{n}.png"
+        draw_procedural(f"scene {n}", n, 1920, 1080).save(path)
+        images.append(path)
+    shots = [Shot(images[0], "Still one.", 0.0, segment=0), Shot(images[1], "Moving one.", 1.37, segment=1, motion=True),
+             Shot(images[1], "Moving two.", 2.05, segment=1, motion=True), Shot(images[0], "Still again.", 3.71, segment=2)]
+    request = RenderRequest(shots=shots, audio=tone_wav(tmp_path / "a.wav", TOTAL), total=TOTAL,
+                            out=tmp_path / "out.mp4", work_dir=tmp_path / "work", chunk_cache=tmp_path / "chunks")
+    result = render_slideshow(request)
+    assert result.frames == round(TOTAL * 30) and result.motion_segments == 1
+    frames = decoded_frames(result.path, 192, 108).astype(int)
+    assert int(ffprobe(result.path)["streams"][0]["nb_read_frames"]) == round(TOTAL * 30)
+    top = frames[:, :60]  # above the subtitles
+    change = [abs(top[n] - top[n - 1]).mean() for n in range(1, len(top))]
+    moving = range(round(1.37 * 30) + 1, round(3.71 * 30) - 1)
+    still = [n for n in range(1, len(change)) if n < round(1.37 * 30) - 1 or n > round(3.71 * 30) + 1]
+    assert sum(change[n - 1] > 0.05 for n in moving) > 0.8 * len(moving), "the zoom moves every frame"
+    assert max(change[n - 1] for n in still) < 0.5, "stills stay still"
+    again = render_slideshow(request)
+    assert again.stills_encoded == 0  # the moving segment is cached as well

@@ -40,7 +40,10 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
     """1080p30 H.264/AAC MP4 with burned-in subtitles (and presenter clips); SRT and WebVTT beside it."""
     folder = files.project(brief.project_id)
     image_of = {i.segment: folder.path(i.path) for i in images.images}
-    shots = [Shot(image=image_of[c.segment], text=c.text, start=c.start) for c in narration.cues]
+    moving = brief.video.ken_burns
+    shots = [Shot(image=image_of[c.segment], text=c.text, start=c.start, segment=c.segment,
+                  motion=moving is True or (isinstance(moving, list) and c.segment in moving))
+             for c in narration.cues]
     logo = resolve_data_path(files.root, brief.video.logo, "video.logo") if brief.video.logo else None
     out = folder.path("video.mp4")
     request = RenderRequest(shots=shots, audio=folder.path(narration.path), total=narration.duration, out=out,
@@ -68,6 +71,7 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
         "path": dg.MetadataValue.path(str(out)), "duration_seconds": round(value.duration, 3),
         "frames": value.frames, "stills": result.stills, "stills_encoded": result.stills_encoded,
         "presenter_seconds": round(result.intro_seconds + result.outro_seconds, 3),
+        "moving_segments": result.motion_segments,
         "size_mb": round(value.size_bytes / 1e6, 2), "codecs": f"{facts['video_codec']}/{facts['audio_codec']}",
     })
     expected_seconds = narration.duration + result.intro_seconds + result.outro_seconds
