@@ -11,7 +11,7 @@ from pipeline.brief import STAGES
 from pipeline.run import run_locally
 from pipeline.store import ProjectFiles
 from pipeline_tests.defs.briefs import small_brief
-from pipeline_tests.render.media import ffprobe
+from pipeline_tests.render.media import ffprobe, integrated_loudness
 
 
 @pytest.fixture
@@ -36,6 +36,7 @@ def test_whole_project(language, instance, env_data):
     assert abs(float(info["format"]["duration"]) - narration["duration"]) <= 0.02 * narration["duration"]
     assert int(video["nb_read_frames"]) == round(narration["duration"] * 30)
     assert 20 * 0.5 < narration["duration"] < 60 * 2
+    assert abs(integrated_loudness(files.path("video.mp4")) - (-16)) <= 1.0, "narration at -16 LUFS in the MP4"
 
     thumb = Image.open(files.path("thumbnail.jpg"))
     assert (thumb.format, thumb.size) == ("JPEG", (1280, 720))

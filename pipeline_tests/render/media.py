@@ -36,3 +36,11 @@ def nearest_color(frame: np.ndarray, colors: list[tuple[int, int, int]]) -> int:
     """Index of the colour closest to the frame's top half (clear of subtitles)."""
     mean = frame[: frame.shape[0] // 2].reshape(-1, 3).mean(axis=0)
     return int(np.argmin([np.abs(mean - np.array(c)).sum() for c in colors]))
+
+
+def integrated_loudness(path: Path) -> float:
+    """EBU R128 integrated loudness (LUFS) of a file's audio, measured by ffmpeg's ebur128 filter."""
+    out = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:a:0",
+                          "-af", "ebur128", "-f", "null", "-"], capture_output=True, check=True).stderr.decode()
+    summary = out[out.rfind("Integrated loudness:"):]
+    return float(summary.split("I:")[1].split("LUFS")[0])

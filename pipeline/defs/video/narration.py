@@ -92,7 +92,8 @@ def narration(context: dg.AssetExecutionContext, brief: Brief, script: Script, s
         parts.append((path, PAUSE_AFTER_SEGMENT if last_of_segment else PAUSE_AFTER_CUE))
         progress.report(n + 1, f"cue {n + 1} of {len(lines)} spoken", scene=f"cue {n}")
 
-    track_key = item_key("track", [str(p.name) for p, _ in parts], [pause for _, pause in parts], LOUDNESS_TARGET)
+    track_key = item_key("track", [str(p.name) for p, _ in parts], [pause for _, pause in parts], LOUDNESS_TARGET,
+                         ffmpeg.PEAK_LIMIT)
     normalised = folder.item("narration", track_key, "wav")
     raw = folder.path("narration", "raw.wav")
     with failures("narration track"):
@@ -101,7 +102,7 @@ def narration(context: dg.AssetExecutionContext, brief: Brief, script: Script, s
             tmp = normalised.with_name(f".{normalised.name}")
             normalise_loudness(raw, tmp)
             tmp.replace(normalised)
-    loudness = float(ffmpeg.parse_loudnorm(ffmpeg.run(ffmpeg.loudnorm_measure_args(normalised, LOUDNESS_TARGET),
+    loudness = float(ffmpeg.parse_loudnorm(ffmpeg.run(ffmpeg.loudnorm_measure_args(normalised, LOUDNESS_TARGET, False),
                                                       "loudness measurement").stderr)["input_i"])
     track = folder.path("narration.wav")
     shutil.copyfile(normalised, track)
