@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipeline.defs.ops.jobs import produce_project
+from pipeline.defs.ops.quota import quota_sync, quota_sync_schedule
 from pipeline.defs.ops.sensors import inbox_sensor, recurring_sensor
 from pipeline.defs.publish import assets as publish_assets
 from pipeline.defs.resources import build_resources
@@ -13,7 +14,8 @@ assets = dg.load_assets_from_modules([text_assets, script, narration, images, pr
 
 defs = dg.Definitions(
     assets=assets,
-    jobs=[produce_project],
+    jobs=[produce_project, quota_sync],
     sensors=[inbox_sensor, recurring_sensor],
+    schedules=[quota_sync_schedule],
     resources=build_resources(),
 )

@@ -43,7 +43,7 @@ def run_locally(brief: Brief, stop_at: str | None = None, instance: dg.DagsterIn
     project = brief.project_id
     if not instance.has_dynamic_partition(projects.name, project):
         instance.add_dynamic_partitions(projects.name, [project])
-    selection = selection_up_to(stop_at, defs.resolve_asset_graph())
+    selection = selection_up_to(stop_at, defs.resolve_asset_graph(), brief.publish.require_approval)
     job = dg.reconstructable(produce_project_job)
     with project_lock(instance, project):
         busy = active_run(instance, project)

@@ -175,6 +175,9 @@ class DagsterServices:
 
         bin_dir = Path(sys.executable).parent
         workspace = str(ROOT / "workspace.yaml")
+        # create the instance's storage once, so the daemon and the webserver do not race to create it
+        subprocess.run([str(bin_dir / "dagster"), "instance", "info"], env=self.env, cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         logs = open(self.home / "services.log", "ab")
         self.procs = [
             subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-w", workspace], cwd=ROOT, env=self.env,
@@ -186,14 +189,27 @@ class DagsterServices:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"{self.url}/server_info", timeout=2):
+                if self._location_loaded():
                     return
             except OSError:
                 if any(p.poll() is not None for p in self.procs):
                     break
-                time.sleep(0.5)
+            time.sleep(0.5)
         self.stop()
         raise RuntimeError(f"Dagster services did not start: {(self.home / 'services.log').read_text()[-3000:]}")
+
+    def _location_loaded(self) -> bool:
+        """The webserver answers and has loaded the `pipeline` code location."""
+        import json as _json
+        import urllib.request
+
+        query = '{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus locationOrLoadError { __typename } } } } }'
+        request = urllib.request.Request(f"{self.url}/graphql", data=_json.dumps({"query": query}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            entries = _json.load(response)["data"]["workspaceOrError"]["locationEntries"]
+        return any(e["name"] == "pipeline" and e["loadStatus"] == "LOADED"
+                   and e["locationOrLoadError"]["__typename"] == "RepositoryLocation" for e in entries)
 
     def stop(self) -> None:
         import subprocess
@@ -225,3 +241,35 @@ def services(dagster_home, data_dir, monkeypatch):
     monkeypatch.setenv("PIPELINE_DAGSTER_URL", running.url)
     yield running
     running.stop()
+
+
+@pytest.fixture
+def services_with_text_api(dagster_home, data_dir, monkeypatch):
+    """Services whose text provider is a loopback OpenAI-compatible server that refuses one topic."""
+    import json as _json
+
+    from pipeline_tests.providers import fakes
+
+    server = fakes.openai_server()
+    chat = server.routes["/v1/chat/completions"]
+
+    def refusing(srv, seen):
+        if "FORBIDDEN-TOPIC" in seen.body.decode(errors="replace"):
+            body = {"error": {"message": "This request was rejected by the safety system.",
+                              "type": "invalid_request_error", "code": "content_policy_violation"}}
+            return 400, {"Content-Type": "application/json"}, _json.dumps(body).encode()
+        return chat(srv, seen)
+
+    server.routes["/v1/chat/completions"] = refusing
+    server.start()
+    dagster_yaml_for_tests(dagster_home)
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "PIPELINE_DATA_DIR": str(data_dir),
+           "PIPELINE_TEXT_PROVIDER": "openai", "PIPELINE_TEXT_BASE_URL": f"{server.url}/v1",
+           "PIPELINE_RESPONSE_CACHE": "off"}
+    monkeypatch.setenv("PIPELINE_DATA_DIR", str(data_dir))
+    running = DagsterServices(dagster_home, env)
+    running.start()
+    monkeypatch.setenv("PIPELINE_DAGSTER_URL", running.url)
+    yield running
+    running.stop()
+    server.stop()

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 : "${DAGSTER_HOME:?set DAGSTER_HOME (the Makefile does)}"
+# create the instance's storage first, so the daemon and the webserver do not race to create it
+"$BIN/dagster" instance info >/dev/null
 "$BIN/dagster-daemon" run -w workspace.yaml &
 daemon=$!
 trap 'kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null' EXIT INT TERM

@@ -1,6 +1,7 @@
 """`pipeline submit | status | cancel | resume | continue | list | delete`: projects over GraphQL."""
 
 import argparse
+import getpass
 import json
 import shutil
 import sys
@@ -21,13 +22,13 @@ def _graph():
     return defs.resolve_asset_graph()
 
 
-def selection_names(stop_at: str | None) -> list[str] | None:
+def selection_names(stop_at: str | None, require_approval: bool = False) -> list[str] | None:
     """Assets a run selects for `stop_at` (None: the whole job)."""
-    if stop_at is None:
+    if stop_at is None and not require_approval:
         return None
     from pipeline.defs.ops.jobs import selection_up_to
 
-    return [k.path[-1] for k in selection_up_to(stop_at, _graph())]
+    return [k.path[-1] for k in selection_up_to(stop_at, _graph(), require_approval)]
 
 
 def downstream_of(asset: str) -> list[str]:
@@ -78,7 +79,8 @@ def launch_brief(client: PipelineClient, brief: Brief, stop_at: str | None, tags
 
     _refuse_if_active(client, brief.project_id)
     client.add_partition(brief.project_id)
-    return client.launch(brief.project_id, run_config(brief), selection_names(stop_at), tags)
+    return client.launch(brief.project_id, run_config(brief),
+                         selection_names(stop_at, brief.publish.require_approval), tags)
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
@@ -144,6 +146,25 @@ def cmd_continue(args: argparse.Namespace) -> int:
     return _wait(client, args.project, run_id) if args.wait else 0
 
 
+def cmd_approve(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from pipeline.defs.publish.assets import APPROVAL_FILE
+    from pipeline.store import atomic_write
+
+    files = ProjectFiles(default_data_dir(), args.project)
+    if not files.path("video.mp4").exists() or not files.path("thumbnail.jpg").exists():
+        raise ClientError(f"project {args.project!r} has no video and thumbnail to approve yet: "
+                          f"`pipeline status {args.project}`")
+    client = PipelineClient()
+    _refuse_if_active(client, args.project)
+    record = {"approved_at": datetime.now(timezone.utc).isoformat(), "by": args.by}
+    atomic_write(files.path(APPROVAL_FILE), json.dumps(record))
+    run_id = client.launch(args.project, {}, ["publication"], {"pipeline/approved_by": args.by})
+    print(f"{args.project}: approved; run {run_id} publishes it")
+    return _wait(client, args.project, run_id) if args.wait else 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     client = PipelineClient()
     for project in client.partitions():
@@ -200,6 +221,11 @@ def add_commands(commands) -> None:
     cont.add_argument("--from", dest="from_asset", required=True, choices=STAGES)
     cont.add_argument("--wait", action="store_true")
     cont.set_defaults(run=cmd_continue)
+    approve = commands.add_parser("approve", help="release the publication of a project whose brief requires approval")
+    approve.add_argument("project")
+    approve.add_argument("--by", default=getpass.getuser(), help="who approves (recorded)")
+    approve.add_argument("--wait", action="store_true")
+    approve.set_defaults(run=cmd_approve)
     commands.add_parser("list", help="every project and its last run").set_defaults(run=cmd_list)
     delete = commands.add_parser("delete", help="delete a project: runs, partition, files, Redis keys")
     delete.add_argument("project")

@@ -12,9 +12,18 @@ produce_project = dg.define_asset_job(
     executor_def=cancellable_in_process_executor,
 )
 
+APPROVAL_GATED = "publication"  # with publish.require_approval, launched only by `pipeline approve`
 
 
-def selection_up_to(stop_at: str | None, asset_graph) -> list[dg.AssetKey]:
-    """The assets a run selects: every one, or `stop_at` and everything upstream of it."""
-    selection = dg.AssetSelection.assets(*STAGES) if stop_at is None else dg.AssetSelection.assets(stop_at).upstream()
+def selection_up_to(stop_at: str | None, asset_graph, require_approval: bool = False) -> list[dg.AssetKey]:
+    """The assets a run selects: every one, or `stop_at` and everything upstream of it.
+
+    With `require_approval`, a run without `stop_at` ends before the publication.
+    """
+    if stop_at is None:
+        selection = dg.AssetSelection.assets(*STAGES)
+        if require_approval:
+            selection = selection - dg.AssetSelection.assets(APPROVAL_GATED)
+    else:
+        selection = dg.AssetSelection.assets(stop_at).upstream()
     return sorted(selection.resolve(asset_graph), key=lambda k: STAGES.index(k.path[-1]))

@@ -40,7 +40,9 @@ def _request(brief, run_key: str, tags: dict[str, str]) -> dg.RunRequest:
     from pipeline.defs.ops.jobs import selection_up_to
     from pipeline.run import run_config
 
-    selection = selection_up_to(brief.stop_at, defs.resolve_asset_graph()) if brief.stop_at else None
+    selection = None
+    if brief.stop_at or brief.publish.require_approval:
+        selection = selection_up_to(brief.stop_at, defs.resolve_asset_graph(), brief.publish.require_approval)
     return dg.RunRequest(run_key=run_key, partition_key=brief.project_id, run_config=run_config(brief),
                          tags=tags, asset_selection=selection)
 

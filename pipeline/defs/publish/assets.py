@@ -14,6 +14,9 @@ from pipeline.events.progress import Progress
 from pipeline.providers.publisher import PublishPackage, Publisher
 
 
+APPROVAL_FILE = "approval.json"  # written by `pipeline approve`
+
+
 def package_for(brief: Brief, script: Script, video: Video, thumbnail: Thumbnail, files: DataFolder) -> PublishPackage:
     """What the publisher receives for this project."""
     folder = files.project(brief.project_id)
@@ -29,6 +32,9 @@ def package_for(brief: Brief, script: Script, video: Video, thumbnail: Thumbnail
 def publication(context: dg.AssetExecutionContext, brief: Brief, script: Script, video: Video, thumbnail: Thumbnail,
                 publisher: Publisher, files: DataFolder) -> Publication:
     """The video published: a local export folder by default, YouTube when configured."""
+    if brief.publish.require_approval and not files.project(brief.project_id).path(APPROVAL_FILE).exists():
+        raise dg.Failure(description=f"the publication of {brief.project_id} awaits approval: review the video, "
+                         f"then run `pipeline approve {brief.project_id}`", allow_retries=False)
     when = brief.publish.publish_at
     if when is not None and when <= datetime.now(timezone.utc):
         raise dg.Failure(description=f"publish.publish_at ({when.isoformat()}) has passed: set a later time in the "

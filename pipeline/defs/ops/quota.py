@@ -1,0 +1,92 @@
+"""The hourly quota sync: provider usage recorded in every project's ledger, against configured limits.
+
+Writes `quota:{provider}` (SPEC §2) for every role with a limit set (`PIPELINE_QUOTA_<ROLE>`), and a
+`quota_warning` entry on the global stream when more than 90 % is used. Usage counts every project
+whose ledger changed this calendar month (UTC).
+"""
+
+import json
+import os
+from datetime import datetime, timezone
+
+import dagster as dg
+import redis
+
+from pipeline.store import default_data_dir
+from pipeline.usage import LEDGER, Usage
+
+# role -> (usage field, unit, env var of its limit)
+QUOTAS = {
+    "text": ("tokens", "tokens", "PIPELINE_QUOTA_TEXT"),
+    "images": ("images", "images", "PIPELINE_QUOTA_IMAGES"),
+    "speech": ("speech_seconds", "seconds", "PIPELINE_QUOTA_SPEECH"),
+    "avatar": ("avatar_seconds", "seconds", "PIPELINE_QUOTA_AVATAR"),
+}
+WARN_RATIO = 0.9
+
+
+def month_usage(now: datetime) -> Usage:
+    """Usage of every project whose ledger changed since the start of `now`'s month."""
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
+    total = Usage()
+    for ledger in (default_data_dir() / "projects").glob(f"*/{LEDGER}"):
+        if ledger.stat().st_mtime >= start:
+            for u in json.loads(ledger.read_text(encoding="utf-8")).get("totals", {}).values():
+                total = total + Usage(**u)
+    return total
+
+
+def quota_records(usage: Usage, now: datetime) -> list[dict]:
+    """One record per role that has a limit configured."""
+    records = []
+    for role, (field, unit, variable) in QUOTAS.items():
+        raw = os.environ.get(variable)
+        if not raw:
+            continue
+        limit = float(raw)
+        provider = os.environ.get(f"PIPELINE_{role.upper()}_PROVIDER", "offline" if role != "avatar" else "none")
+        used = float(usage.tokens if field == "tokens" else getattr(usage, field))
+        records.append({"provider": f"{provider}-{role}", "unit": unit, "used": round(used, 2), "limit": limit,
+                        "ratio": round(used / limit, 4) if limit else 1.0,
+                        "updated_at": now.isoformat(timespec="seconds").replace("+00:00", "Z")})
+    return records
+
+
+def publish_quotas(client: redis.Redis, prefix: str, records: list[dict]) -> int:
+    """Write the records (1 h expiry) and a warning entry for each above 90 %; returns warnings sent."""
+    warnings = 0
+    for record in records:
+        client.set(f"{prefix}quota:{record['provider']}", json.dumps(record), ex=3600)
+        if record["ratio"] > WARN_RATIO:
+            seq = client.incr(f"{prefix}projection:seq:_quota")
+            client.xadd(f"{prefix}events", {
+                "type": "quota_warning", "dagster_event": "", "project": "", "run_id": "", "step": "",
+                "asset": "", "seq": str(seq), "ts": record["updated_at"],
+                "message": f"{record['provider']}: {record['ratio']:.0%} of the quota used "
+                           f"({record['used']:g} of {record['limit']:g} {record['unit']})",
+                "data": json.dumps(record)})
+            warnings += 1
+    return warnings
+
+
+@dg.op
+def sync_quotas(context: dg.OpExecutionContext) -> None:
+    """Write quota:{provider} from recorded usage against configured limits."""
+    from pipeline.events.redis_sink import connect, redis_prefix
+
+    now = datetime.now(timezone.utc)
+    records = quota_records(month_usage(now), now)
+    if not records:
+        context.log.info("no quota configured (PIPELINE_QUOTA_TEXT, _IMAGES, _SPEECH, _AVATAR)")
+        return
+    warnings = publish_quotas(connect(), redis_prefix(), records)
+    context.log.info(f"{len(records)} quotas written, {warnings} above {WARN_RATIO:.0%}")
+
+
+@dg.job(description="Writes quota:{provider} to Redis from the usage ledgers (hourly).")
+def quota_sync():
+    sync_quotas()
+
+
+quota_sync_schedule = dg.ScheduleDefinition(job=quota_sync, cron_schedule="0 * * * *",
+                                            default_status=dg.DefaultScheduleStatus.RUNNING)
