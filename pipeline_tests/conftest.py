@@ -230,10 +230,18 @@ def dagster_yaml_for_tests(home: Path) -> None:
     (home / "dagster.yaml").write_text(text)
 
 
+@pytest.fixture(params=["sqlite"])
+def backend(request):
+    """The storage backend of the services (tests parametrize it indirectly with "postgres")."""
+    return request.param
+
+
 @pytest.fixture
-def services(dagster_home, data_dir, monkeypatch):
+def services(dagster_home, data_dir, monkeypatch, backend, request):
     """A real webserver and daemon on the test's instance; PIPELINE_DAGSTER_URL points at them."""
     dagster_yaml_for_tests(dagster_home)
+    if backend == "postgres":
+        monkeypatch.setenv("DAGSTER_POSTGRES_URL", request.getfixturevalue("postgres_url"))
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "PIPELINE_DATA_DIR": str(data_dir)}
     monkeypatch.setenv("PIPELINE_DATA_DIR", str(data_dir))
     running = DagsterServices(dagster_home, env)

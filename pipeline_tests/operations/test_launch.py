@@ -16,7 +16,8 @@ from pipeline_tests.events.streams import client as redis_client
 from pipeline_tests.events.streams import entries, final_entry, wait_for
 
 
-def test_submit_and_wait_for_success(redis_server, services, data_dir):
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+def test_submit_and_wait_for_success_then_delete(redis_server, services, data_dir, backend):
     client = PipelineClient()
     brief = small_brief("ops-submit", stop_at="script")
     run_id = launch_brief(client, brief, brief.stop_at)
@@ -28,8 +29,20 @@ def test_submit_and_wait_for_success(redis_server, services, data_dir):
                                                                          "task_completed"]
     assert {"RUN_ENQUEUED", "RUN_STARTING", "RUN_START", "RUN_SUCCESS"} <= {e["dagster_event"] for e in stream}
 
+    import argparse
 
-def test_second_launch_refused_and_simultaneous_launches_give_one_run(redis_server, services, data_dir):
+    from pipeline.commands.projects import cmd_delete
+
+    assert cmd_delete(argparse.Namespace(project=brief.project_id)) == 0
+    assert brief.project_id not in client.partitions()
+    assert client.runs(brief.project_id) == []
+    assert not ProjectFiles(data_dir, brief.project_id).root.exists()
+    assert entries(redis_client(), brief.project_id) == []
+    assert entries(redis_client(), brief.project_id, stream="events") == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+def test_second_launch_refused_and_simultaneous_launches_give_one_run(redis_server, services, data_dir, backend):
     client = PipelineClient()
     brief = small_brief("ops-busy")
     first = launch_brief(client, brief, None)
