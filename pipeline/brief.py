@@ -265,13 +265,16 @@ def parse_brief(data: Any, data_dir: str | Path | None = None, source: str = "br
         raise BriefError([_describe(err) for err in e.errors()], source) from None
 
 
-def load_brief(path: str | Path, data_dir: str | Path | None = None) -> Brief:
-    """Read a YAML or JSON brief file and validate it."""
-    path = Path(path)
+def read_yaml(path: str | Path) -> Any:
+    """A YAML (or JSON) file's content, or a BriefError saying why it cannot be read."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as e:
         raise BriefError([f"cannot read the file: {e.strerror}"], str(path)) from None
     except yaml.YAMLError as e:
         raise BriefError([f"not valid YAML: {e}"], str(path)) from None
-    return parse_brief(data, data_dir, source=str(path))
+
+
+def load_brief(path: str | Path, data_dir: str | Path | None = None) -> Brief:
+    """Read a YAML or JSON brief file and validate it."""
+    return parse_brief(read_yaml(path), data_dir, source=str(path))

@@ -239,16 +239,21 @@ def backend(request):
 @pytest.fixture
 def services(dagster_home, data_dir, monkeypatch, backend, request):
     """A real webserver and daemon on the test's instance; PIPELINE_DAGSTER_URL points at them."""
-    dagster_yaml_for_tests(dagster_home)
     if backend == "postgres":
         monkeypatch.setenv("DAGSTER_POSTGRES_URL", request.getfixturevalue("postgres_url"))
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "PIPELINE_DATA_DIR": str(data_dir)}
+    running = _start_services(dagster_home, data_dir, monkeypatch, {})
+    yield running
+    running.stop()
+
+
+def _start_services(dagster_home: Path, data_dir: Path, monkeypatch, extra_env: dict[str, str]) -> DagsterServices:
+    dagster_yaml_for_tests(dagster_home)
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "PIPELINE_DATA_DIR": str(data_dir), **extra_env}
     monkeypatch.setenv("PIPELINE_DATA_DIR", str(data_dir))
     running = DagsterServices(dagster_home, env)
     running.start()
     monkeypatch.setenv("PIPELINE_DAGSTER_URL", running.url)
-    yield running
-    running.stop()
+    return running
 
 
 @pytest.fixture
@@ -270,14 +275,9 @@ def services_with_text_api(dagster_home, data_dir, monkeypatch):
 
     server.routes["/v1/chat/completions"] = refusing
     server.start()
-    dagster_yaml_for_tests(dagster_home)
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "PIPELINE_DATA_DIR": str(data_dir),
-           "PIPELINE_TEXT_PROVIDER": "openai", "PIPELINE_TEXT_BASE_URL": f"{server.url}/v1",
-           "PIPELINE_RESPONSE_CACHE": "off"}
-    monkeypatch.setenv("PIPELINE_DATA_DIR", str(data_dir))
-    running = DagsterServices(dagster_home, env)
-    running.start()
-    monkeypatch.setenv("PIPELINE_DAGSTER_URL", running.url)
+    running = _start_services(dagster_home, data_dir, monkeypatch, {
+        "PIPELINE_TEXT_PROVIDER": "openai", "PIPELINE_TEXT_BASE_URL": f"{server.url}/v1",
+        "PIPELINE_RESPONSE_CACHE": "off"})
     yield running
     running.stop()
     server.stop()

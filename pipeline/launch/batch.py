@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
-import yaml
 
-from pipeline.brief import Brief, BriefError, parse_brief
+from pipeline.brief import Brief, BriefError, parse_brief, read_yaml
 
 BATCH_TAG = "pipeline/batch"
 
@@ -32,12 +31,7 @@ class Batch:
 def read_batch(path: Path, data_dir: Path, batch_id: str | None = None) -> Batch:
     """A brief or batch file (`projects: [...]`), every entry validated; a file that cannot be read at
     all raises BriefError."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise BriefError([f"cannot read the file: {e.strerror}"], str(path)) from None
-    except yaml.YAMLError as e:
-        raise BriefError([f"not valid YAML: {e}"], str(path)) from None
+    data = read_yaml(path)
     if isinstance(data, dict) and "projects" in data:
         entries = data["projects"]
         batch_id = batch_id or str(data.get("batch") or "")
