@@ -217,3 +217,18 @@ def test_projection_on_postgres(redis_server, dagster_home, postgres_url, env_da
         r = client()
         assert final_entry(r, brief.project_id, outcome.run_id)["type"] == "task_completed"
         assert_stream_matches_log(r, instance, brief.project_id, outcome.run_id)
+
+
+def test_follow_prints_the_run_and_exits_when_it_ends(redis_server, instance, env_data):
+    from pipeline.events.follow import describe, follow
+    from pipeline.events.redis_sink import connect, redis_prefix
+
+    brief = small_brief("proj-follow", stop_at="chapters")
+    runner = threading.Thread(target=lambda: run_locally(brief, stop_at="chapters", instance=instance))
+    seen = []
+    runner.start()
+    for entry in follow(connect(), redis_prefix(), brief.project_id, block_ms=200):
+        seen.append(describe(entry))
+    runner.join(timeout=60)
+    assert "TASK_STARTED" in seen[0] and "TASK_COMPLETED" in seen[-1]
+    assert any("[" in line and "%" in line and "chapter 2 of 2" in line for line in seen), "a progress bar"
