@@ -51,6 +51,7 @@ def test_youtube_through_the_asset_keeps_every_secret_out(data_dir, monkeypatch,
         when = (datetime.now(timezone.utc) + timedelta(days=1)).replace(microsecond=0)
         brief = small_brief("export-youtube", publish={"publish_at": when.isoformat(), "require_approval": True})
         files = made_project(data_dir, brief)
+        files.path("approval.json").write_text('{"by": "editor"}')  # what `pipeline approve` records
         youtube = YouTubePublisher(client_id=dg.EnvVar("T_YT_ID"), client_secret=dg.EnvVar("T_YT_SECRET"),
                                    refresh_token=dg.EnvVar("T_YT_REFRESH"), token_url=f"{api.url}/token",
                                    upload_base_url=api.url, chunk_size=256 * 1024, backoff_base=0.05, timeout=2.0,
