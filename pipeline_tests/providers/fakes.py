@@ -152,7 +152,8 @@ class FakeServer:
                 self.in_flight -= 1
 
 
-def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
+def _handler(server) -> type[BaseHTTPRequestHandler]:
+    """The request handler of a loopback server: `server.answer(seen)` gives the fault or the answer."""
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -179,7 +180,7 @@ def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(content)
 
-        do_POST = do_GET = _serve
+        do_POST = do_GET = do_PUT = _serve
 
     return Handler
 

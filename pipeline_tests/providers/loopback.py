@@ -2,16 +2,14 @@
 
 import json
 import re
-import socket
-import struct
 import sys
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from pipeline_tests.providers.fakes import Fault, Seen
+from pipeline_tests.providers.fakes import Fault, Seen, _handler
 
 Answer = tuple[int, dict[str, str], bytes]
 Handler = Callable[["Seen", re.Match], Answer]
@@ -83,35 +81,3 @@ class Loopback:
             if method == seen.method and (match := pattern.fullmatch(path)):
                 return None, handler(seen, match)
         return Fault(404, {"error": {"message": f"no route {seen.method} {path}"}}), None
-
-
-def _handler(server: Loopback) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format, *args) -> None:
-            return
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-            fault, answer = server.answer(seen)
-            if fault is not None and fault.reset:
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                self.close_connection = True
-                self.connection.close()
-                return
-            if fault is not None:
-                payload = fault.body if isinstance(fault.body, str) else json.dumps(fault.body)
-                answer = (fault.status or 500, {"Content-Type": "application/json", **fault.headers}, payload.encode())
-            status, headers, content = answer
-            self.send_response(status)
-            for name, value in {**headers, "Content-Length": str(len(content))}.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(content)
-
-        do_GET = do_POST = do_PUT = _serve
-
-    return Handler
