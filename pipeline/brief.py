@@ -5,7 +5,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -17,6 +16,8 @@ from pydantic import (
 )
 
 from pipeline.defs.text.models import Outline
+from pipeline.documents import UnreadableDocument, check_logo, read_context_file, read_document, resolve_data_path
+from pipeline.ids import project_id_problem
 
 # The assets of `produce_project`, upstream first. `stop_at` names one of them.
 STAGES = (
@@ -37,10 +38,10 @@ NOT_TEXT_FIELDS = frozenset({"presenter", "publish", "budget"})
 LANGUAGES = ("en", "zh")
 MAX_PROMPT_CHARS = 4000
 MAX_CONTEXT_CHARS = 20000
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_VOICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+.-]{0,63}")
 
-_Strict = ConfigDict(extra="forbid", str_strip_whitespace=True)
+_Strict = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)  # no "yes" for a bool, no true for an int
 
 
 class BriefError(ValueError):
@@ -59,13 +60,40 @@ class VideoSettings(BaseModel):
     segment_max_seconds: float = Field(default=20, ge=2, le=120)
     total_min_seconds: int = Field(default=180, ge=10, le=3600)
     total_max_seconds: int = Field(default=600, ge=10, le=7200)
-    voice: str | None = Field(default=None, max_length=100)
-    logo: str | None = Field(default=None, max_length=500, description="image under the data folder")
+    voice: str | None = Field(default=None, max_length=64, description="a voice name of the speech engine")
+    logo: str | None = Field(default=None, max_length=500, description="a PNG, JPEG or WebP image under the data folder")
     ken_burns: bool | list[int] = Field(
         default=False, description="a gentle zoom on every segment (true) or on the listed segment indexes")
 
+    @field_validator("voice")
+    @classmethod
+    def _voice_name(cls, value: str | None) -> str | None:
+        # It reaches a command line (espeak-ng -v) and request bodies: a plain name, never an option or a path.
+        if value is not None and not _VOICE.fullmatch(value):
+            raise ValueError(f"{value!r} is not a voice name: letters, digits, '_', '-', '+' or '.', "
+                             "starting with a letter or digit (e.g. joe, en-us, cmn, alloy)")
+        return value
+
+    @field_validator("ken_burns", mode="before")
+    @classmethod
+    def _motion_shape(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+            raise ValueError("must be true, false or a list of segment indexes (0, 1, 2, ...)")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a segment index twice")
+        return value
+
     @model_validator(mode="after")
     def _bounds_ordered(self) -> "VideoSettings":
+        if isinstance(self.ken_burns, list) and self.ken_burns:
+            most = int(self.total_max_seconds // self.segment_min_seconds) + 2  # with intro and outro
+            wrong = [i for i in self.ken_burns if not 0 <= i < most]
+            if wrong:
+                raise ValueError(f"ken_burns: segment indexes {wrong} are out of range: a script of at most "
+                                 f"{self.total_max_seconds} s in segments of at least {self.segment_min_seconds} s "
+                                 f"has segments 0 to {most - 1}")
         if self.segment_min_seconds >= self.segment_max_seconds:
             raise ValueError("segment_min_seconds must be below segment_max_seconds")
         if self.total_min_seconds >= self.total_max_seconds:
@@ -99,7 +127,7 @@ class PublishSettings(BaseModel):
 
     model_config = _Strict
     privacy: Literal["public", "unlisted", "private"] = "private"
-    publish_at: datetime | None = None
+    publish_at: datetime | None = Field(default=None, strict=False)  # ISO text; checked by _iso_text
     require_approval: bool = False
 
     @field_validator("publish_at", mode="before")
@@ -178,15 +206,9 @@ class Brief(BaseModel):
     @field_validator("project_id")
     @classmethod
     def _safe_slug(cls, value: str) -> str:
-        if _CONTROL.search(value):
-            raise ValueError("must not contain control characters")
-        if "/" in value or "\\" in value or ".." in value:
-            raise ValueError("must not contain path separators or '..'")
-        if not _SLUG.match(value):
-            raise ValueError(
-                "must be a slug: lowercase letters, digits, '-' or '_', starting and ending "
-                "with a letter or digit, at most 64 characters"
-            )
+        problem = project_id_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @field_validator("language")
@@ -222,27 +244,14 @@ class Brief(BaseModel):
         if data_dir is not None:
             for number, item in enumerate(self.context):
                 if item.file is not None:
-                    resolve_data_path(data_dir, item.file, f"context.{number}.file")
+                    read_context_file(data_dir, item.file, f"context.{number}.file")
             if self.video.logo:
-                resolve_data_path(data_dir, self.video.logo, "video.logo")
+                check_logo(data_dir, self.video.logo, "video.logo")
         return self
 
     @property
     def chapter_count(self) -> int:
         return len(self.outline.chapters) if self.outline else self.chapters
-
-
-def resolve_data_path(data_dir: str | Path, relative: str, field: str) -> Path:
-    """The file `relative` under `data_dir`, refusing anything that leads outside it."""
-    root = Path(data_dir).resolve()
-    if _CONTROL.search(relative) or Path(relative).is_absolute():
-        raise ValueError(f"{field}: must be a relative path inside the data folder")
-    path = (root / relative).resolve()
-    if root != path and root not in path.parents:
-        raise ValueError(f"{field}: {relative!r} leads outside the data folder")
-    if not path.is_file():
-        raise ValueError(f"{field}: no file {relative!r} in the data folder {root}")
-    return path
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -266,13 +275,11 @@ def parse_brief(data: Any, data_dir: str | Path | None = None, source: str = "br
 
 
 def read_yaml(path: str | Path) -> Any:
-    """A YAML (or JSON) file's content, or a BriefError saying why it cannot be read."""
+    """A YAML (or JSON) file's content, or a BriefError saying why it cannot be read (pipeline.documents)."""
     try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as e:
-        raise BriefError([f"cannot read the file: {e.strerror}"], str(path)) from None
-    except yaml.YAMLError as e:
-        raise BriefError([f"not valid YAML: {e}"], str(path)) from None
+        return read_document(path)
+    except UnreadableDocument as e:
+        raise BriefError([str(e)], str(path)) from None
 
 
 def load_brief(path: str | Path, data_dir: str | Path | None = None) -> Brief:

@@ -6,8 +6,10 @@ from pathlib import Path
 
 from pipeline.brief import STAGES, BriefError, load_brief
 from pipeline.commands.projects import add_commands as add_project_commands
+from pipeline.commands.projects import project_arg
 from pipeline.estimate import add_command as add_estimate_command
-from pipeline.launch.client import ClientError
+from pipeline.ids import InvalidProjectId
+from pipeline.launch.client import ClientError, ProjectBusyError
 from pipeline.launch.guard import ProjectBusy
 from pipeline.store import ProjectFiles, default_data_dir
 
@@ -69,6 +71,17 @@ def _cmd_resync(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(value: str) -> int:
+    """argparse type of a page number or size: an integer from 1 to 10000."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 1 <= number <= 10000:
+        raise argparse.ArgumentTypeError(f"{number} is out of range: give 1 to 10000")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -82,15 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
     events = commands.add_parser("events", help="the project's events in Redis").add_subparsers(
         dest="events_command", required=True)
     follow = events.add_parser("follow", help="print the live stream of the project's run until it ends")
-    follow.add_argument("project")
+    follow.add_argument("project", type=project_arg)
     follow.set_defaults(run=_cmd_follow)
     resync = events.add_parser("resync", help="rebuild the project's Redis projection from Dagster's event log")
-    resync.add_argument("project")
+    resync.add_argument("project", type=project_arg)
     resync.set_defaults(run=_cmd_resync)
     logs = commands.add_parser("logs", help="the project's logs, page by page (page 1 is the newest)")
-    logs.add_argument("project")
-    logs.add_argument("--page", type=int, default=1)
-    logs.add_argument("--size", type=int, default=50)
+    logs.add_argument("project", type=project_arg)
+    logs.add_argument("--page", type=_positive, default=1)
+    logs.add_argument("--size", type=_positive, default=50)
     logs.set_defaults(run=_cmd_logs)
     add_project_commands(commands)
     add_estimate_command(commands)
@@ -104,12 +117,15 @@ def main(argv: list[str] | None = None) -> int:
     except BriefError as e:
         print(e, file=sys.stderr)
         return 2
-    except ProjectBusy as e:
+    except (ProjectBusy, ProjectBusyError) as e:
         print(f"refused: {e}", file=sys.stderr)
         return 3
+    except InvalidProjectId as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except ClientError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 3 if "already has run" in str(e) else 1
+        return 1
 
 
 if __name__ == "__main__":

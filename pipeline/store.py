@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from pipeline.ids import InvalidProjectId, check_project_id
+
 DATA_DIR_ENV = "PIPELINE_DATA_DIR"
 # The main artifacts of a project, relative to its folder.
 ARTIFACTS = {"outline": "outline.json", "manuscript": "manuscript.md", "script": "script.json",
@@ -61,10 +63,10 @@ class ProjectFiles:
 
     def __init__(self, data_dir: str | Path, project: str):
         self.data_dir = Path(data_dir).resolve()
-        self.project = project
+        self.project = check_project_id(project)
         self.root = self.data_dir / "projects" / project
         if self.root.parent != self.data_dir / "projects":
-            raise ValueError(f"project id {project!r} would leave the data folder")
+            raise InvalidProjectId(f"project id {project!r} would leave the data folder")
 
     def path(self, *parts: str) -> Path:
         return self.root.joinpath(*parts)

@@ -3,14 +3,14 @@
 import argparse
 import getpass
 import json
-import shutil
 import sys
 import time
 
 import dagster as dg
 
 from pipeline.brief import STAGES, Brief, load_brief
-from pipeline.launch.client import FINAL, ClientError, PipelineClient
+from pipeline.ids import project_id_problem
+from pipeline.launch.client import FINAL, ClientError, PipelineClient, ProjectBusyError
 from pipeline.store import ProjectFiles, default_data_dir
 
 EXIT = {"SUCCESS": 0, "FAILURE": 1, "CANCELED": 4}
@@ -50,11 +50,18 @@ def _progress(project: str) -> dict:
     return json.loads(raw) if raw else {}
 
 
-def _refuse_if_active(client: PipelineClient, project: str) -> None:
+def refuse_if_active(client: PipelineClient, project: str) -> None:
     active = client.active_run(project)
     if active is not None:
-        raise ClientError(f"project {project!r} already has run {active['runId']} ({active['status']}); "
-                          f"wait for it, or cancel it with `pipeline cancel {project}`")
+        raise ProjectBusyError(project, active["runId"], active["status"])
+
+
+def project_arg(value: str) -> str:
+    """argparse type of a PROJECT argument: the project-id rule, before anything is asked or done."""
+    problem = project_id_problem(value)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a project id: {problem}")
+    return value
 
 
 def _wait(client: PipelineClient, project: str, run_id: str) -> int:
@@ -77,7 +84,7 @@ def launch_brief(client: PipelineClient, brief: Brief, stop_at: str | None, tags
     """Add the project's partition and launch its run; refused when the project has an active run."""
     from pipeline.run import run_config
 
-    _refuse_if_active(client, brief.project_id)
+    refuse_if_active(client, brief.project_id)
     client.add_partition(brief.project_id)
     return client.launch(brief.project_id, run_config(brief),
                          selection_names(stop_at, brief.publish.require_approval), tags)
@@ -104,6 +111,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     runs = client.runs(args.project, limit=1)
     last = f"last run {runs[0]['runId']} {runs[0]['status'].lower()}" if runs else "no runs yet"
     print(f"{args.project}: idle ({last})")
+    record = _progress(args.project)
+    if runs and runs[0]["status"] == "FAILURE" and record.get("run_id") == runs[0]["runId"] and record.get("message"):
+        print(f"  {record['message']}")
     return 0
 
 
@@ -120,7 +130,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     client = PipelineClient()
-    _refuse_if_active(client, args.project)
+    refuse_if_active(client, args.project)
     runs = client.runs(args.project, limit=1)
     if not runs or runs[0]["status"] not in ("FAILURE", "CANCELED"):
         state = f"last run {runs[0]['runId']} {runs[0]['status'].lower()}" if runs else "no runs"
@@ -140,7 +150,7 @@ def cmd_continue(args: argparse.Namespace) -> int:
         print(f"{args.project}: nothing is downstream of {args.from_asset}")
         return 0
     client = PipelineClient()
-    _refuse_if_active(client, args.project)
+    refuse_if_active(client, args.project)
     run_id = client.launch(args.project, {}, assets, {"pipeline/continue_from": args.from_asset})
     print(f"{args.project}: run {run_id} rebuilds {', '.join(assets)}")
     return _wait(client, args.project, run_id) if args.wait else 0
@@ -157,7 +167,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
         raise ClientError(f"project {args.project!r} has no video and thumbnail to approve yet: "
                           f"`pipeline status {args.project}`")
     client = PipelineClient()
-    _refuse_if_active(client, args.project)
+    refuse_if_active(client, args.project)
     record = {"approved_at": datetime.now(timezone.utc).isoformat(), "by": args.by}
     atomic_write(files.path(APPROVAL_FILE), json.dumps(record))
     run_id = client.launch(args.project, {}, ["publication"], {"pipeline/approved_by": args.by})
@@ -170,39 +180,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     for project in client.partitions():
         runs = client.runs(project, limit=1)
         state = f"{runs[0]['status'].lower():<9} {runs[0]['runId']}" if runs else "no runs"
-        print(f"{project:<40} {state}")
-    return 0
-
-
-def cmd_delete(args: argparse.Namespace) -> int:
-    import redis
-
-    from pipeline.events.forget import forget_project
-    from pipeline.events.redis_sink import connect, redis_prefix
-
-    client = PipelineClient()
-    _refuse_if_active(client, args.project)
-    runs = [r["runId"] for r in client.runs(args.project, limit=10000)]
-    runs += [r["runId"] for r in client.runs(args.project, limit=10000, tags={"pipeline/refused": "true"})
-             if r["runId"] not in runs]
-    for run_id in runs:
-        client.delete_run(run_id)
-    if args.project in client.partitions():
-        client.delete_partition(args.project)
-    files = ProjectFiles(default_data_dir(), args.project)
-    shutil.rmtree(files.root, ignore_errors=True)
-    shutil.rmtree(default_data_dir() / "exports" / args.project, ignore_errors=True)
-    try:
-        removed = forget_project(connect(), redis_prefix(), args.project, runs)
-    except (redis.RedisError, OSError) as e:
-        print(f"warning: Redis not reachable, its keys for {args.project} stay: {e}", file=sys.stderr)
-        removed = 0
-    print(f"{args.project}: deleted {len(runs)} runs, the partition, {files.root} and {removed} Redis keys/entries")
+        if (problem := project_id_problem(project)) is not None:  # left by a launch before the rule held
+            state += f"  (not a valid project id, {problem}: `pipeline delete --yes '{project}'` removes its runs)"
+        print(f"{project!s:<40} {state}")
     return 0
 
 
 def add_commands(commands) -> None:
     """Register the project commands on the CLI's subparsers."""
+    from pipeline.commands.delete import add_command as add_delete_command
+
     submit = commands.add_parser("submit", help="validate a brief and launch its project on the Dagster webserver")
     submit.add_argument("brief")
     submit.add_argument("--stop-at", choices=STAGES, help="stop after this asset (wins over the brief's stop_at)")
@@ -212,24 +199,22 @@ def add_commands(commands) -> None:
                                 ("cancel", cmd_cancel, "cancel the project's queued or running run"),
                                 ("resume", cmd_resume, "re-execute the last failed or canceled run from failure")]:
         command = commands.add_parser(name, help=text)
-        command.add_argument("project")
+        command.add_argument("project", type=project_arg)
         if name != "status":
             command.add_argument("--wait", action="store_true")
         command.set_defaults(run=handler)
     cont = commands.add_parser("continue", help="rebuild what is strictly downstream of an asset (after an edit)")
-    cont.add_argument("project")
+    cont.add_argument("project", type=project_arg)
     cont.add_argument("--from", dest="from_asset", required=True, choices=STAGES)
     cont.add_argument("--wait", action="store_true")
     cont.set_defaults(run=cmd_continue)
     approve = commands.add_parser("approve", help="release the publication of a project whose brief requires approval")
-    approve.add_argument("project")
+    approve.add_argument("project", type=project_arg)
     approve.add_argument("--by", default=getpass.getuser(), help="who approves (recorded)")
     approve.add_argument("--wait", action="store_true")
     approve.set_defaults(run=cmd_approve)
     commands.add_parser("list", help="every project and its last run").set_defaults(run=cmd_list)
-    delete = commands.add_parser("delete", help="delete a project: runs, partition, files, Redis keys")
-    delete.add_argument("project")
-    delete.set_defaults(run=cmd_delete)
+    add_delete_command(commands)
     add_batch_command(commands)
 
 

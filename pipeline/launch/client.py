@@ -5,6 +5,7 @@ Everything the CLI does to runs goes through here, so it works against any runni
 """
 
 import os
+import re
 import time
 from typing import Any
 
@@ -17,6 +18,7 @@ JOB = "produce_project"
 PARTITIONS = "projects"
 ACTIVE = ["QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"]
 FINAL = ("SUCCESS", "FAILURE", "CANCELED")
+REFUSED_TAG = "pipeline/refused"
 
 _RUN_FIELDS = "runId status tags { key value } startTime endTime creationTime assetSelection { path }"
 _ERRORS = """... on PythonError { message } ... on RunConfigValidationInvalid { errors { message } }
@@ -27,6 +29,30 @@ _ERRORS = """... on PythonError { message } ... on RunConfigValidationInvalid { 
 
 class ClientError(RuntimeError):
     """The webserver could not be reached, or refused or failed a request."""
+
+
+class ProjectBusyError(ClientError):
+    """A launch refused because the project already has a queued or running run (`run_id`)."""
+
+    def __init__(self, project: str, run_id: str, status: str):
+        self.project, self.run_id, self.status = project, run_id, status
+        super().__init__(f"project {project!r} already has run {run_id} ({status.upper()}); wait for it, "
+                         f"or cancel it with `pipeline cancel {project}`")
+
+
+_BUSY = re.compile(r"project '([^']*)' already has run ([0-9a-f-]{8,}) \(([A-Za-z_]+)\)")
+_REFUSED = re.compile(r"refused: partition key .*")
+
+
+def server_error(messages: list[str], what: str) -> ClientError:
+    """One clear error from the messages of a failed request: the coordinator's refusals by name."""
+    text = " ".join(messages)
+    if busy := _BUSY.search(text):
+        return ProjectBusyError(busy.group(1), busy.group(2), busy.group(3))
+    if refused := _REFUSED.search(text):
+        return ClientError(refused.group(0).splitlines()[0])
+    first = next((m.strip().splitlines()[0] for m in messages if m.strip()), "no message")
+    return ClientError(f"{what}: {first[:300]}")
 
 
 class PipelineClient:
@@ -41,19 +67,24 @@ class PipelineClient:
         except httpx.TransportError as e:
             raise ClientError(f"cannot reach the Dagster webserver at {self.url} ({e.__class__.__name__}): "
                               f"start it with `make serve`, or set {URL_ENV}") from None
-        if response.status_code != 200:
-            raise ClientError(f"Dagster webserver at {self.url} answered {response.status_code}: {response.text[:300]}")
-        body = response.json()
-        if body.get("errors"):
-            raise ClientError("GraphQL error: " + "; ".join(e.get("message", "") for e in body["errors"]))
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ClientError(f"Dagster webserver at {self.url} answered {response.status_code} without a GraphQL "
+                              f"body: is {URL_ENV} the webserver's address?")
+        if body.get("errors") or response.status_code != 200:
+            messages = [str(e.get("message", "")) for e in body.get("errors") or [] if isinstance(e, dict)]
+            raise server_error(messages, f"the Dagster webserver at {self.url} answered {response.status_code}")
         return body["data"]
 
     @staticmethod
     def _check(result: dict[str, Any], ok: str, what: str) -> dict[str, Any]:
         if result.get("__typename") == ok:
             return result
-        details = result.get("message") or "; ".join(e["message"] for e in result.get("errors", [])) or str(result)
-        raise ClientError(f"{what} failed ({result.get('__typename')}): {details}")
+        messages = [result["message"]] if result.get("message") else [e["message"] for e in result.get("errors", [])]
+        raise server_error(messages or [str(result)], f"{what} failed ({result.get('__typename')})")
 
     def _repo(self) -> dict[str, str]:
         return {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}
@@ -101,23 +132,33 @@ class PipelineClient:
         return self._check(data["launchRunReexecution"], "LaunchRunSuccess", f"re-executing run {run_id}")["run"]["runId"]
 
     def runs(self, project: str | None = None, statuses: list[str] | None = None, limit: int = 20,
-             tags: dict[str, str] | None = None) -> list[dict[str, Any]]:
-        """Runs, newest first, with tags as a dict."""
+             tags: dict[str, str] | None = None, include_refused: bool = False) -> list[dict[str, Any]]:
+        """Runs, newest first, with tags as a dict; launches refused as duplicates are left out unless
+        `include_refused` (pages past them, so a race's refused runs never hide the real last run)."""
         filters: dict[str, Any] = {}
         all_tags = dict(tags or {})
-        if project:
+        if project is not None:
             all_tags["dagster/partition"] = project
         if all_tags:
             filters["tags"] = [{"key": k, "value": v} for k, v in all_tags.items()]
         if statuses:
             filters["statuses"] = statuses
-        data = self.query(f"""query($filter: RunsFilter, $limit: Int) {{ runsOrError(filter: $filter, limit: $limit) {{
-            __typename ... on Runs {{ results {{ {_RUN_FIELDS} }} }} ... on PythonError {{ message }} }} }}""",
-                          {"filter": filters, "limit": limit})
-        result = self._check(data["runsOrError"], "Runs", "listing runs")["results"]
-        for run in result:
-            run["tags"] = {t["key"]: t["value"] for t in run["tags"]}
-        return [r for r in result if not r["tags"].get("pipeline/refused")]
+        found: list[dict[str, Any]] = []
+        cursor = None
+        while len(found) < limit:
+            size = min(max(limit - len(found), 20), 1000)
+            data = self.query(f"""query($filter: RunsFilter, $limit: Int, $cursor: String) {{
+                runsOrError(filter: $filter, limit: $limit, cursor: $cursor) {{
+                __typename ... on Runs {{ results {{ {_RUN_FIELDS} }} }} ... on PythonError {{ message }} }} }}""",
+                              {"filter": filters, "limit": size, "cursor": cursor})
+            page = self._check(data["runsOrError"], "Runs", "listing runs")["results"]
+            for run in page:
+                run["tags"] = {t["key"]: t["value"] for t in run["tags"]}
+            found += [r for r in page if include_refused or not r["tags"].get(REFUSED_TAG)]
+            if len(page) < size:
+                break
+            cursor = page[-1]["runId"]
+        return found[:limit]
 
     def run(self, run_id: str) -> dict[str, Any]:
         data = self.query(f"""query($id: ID!) {{ runOrError(runId: $id) {{ __typename

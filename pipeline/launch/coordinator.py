@@ -3,22 +3,29 @@
 Every launch passes here, whatever its route (UI, GraphQL, sensors, re-executions). Dagster's tag
 concurrency limit would queue a duplicate; this refuses it, atomically under the project lock. A
 refused run was already created by the route, and Dagster marks it failed when submission raises:
-it is tagged refused (never projected to Redis) and its retries are set to 0 (never retried).
+it is tagged refused (never projected to Redis) and its retries are set to 0 (never retried). A run
+whose partition key is not a valid project id (pipeline.ids) is refused the same way, so no step of
+it ever runs.
 """
 
 import dagster as dg
 from dagster._core.run_coordinator import QueuedRunCoordinator, SubmitRunContext
 
-from pipeline.launch.guard import PROJECT_TAG, REFUSED_TAG, ProjectBusy, active_run, project_lock
+from pipeline.ids import project_id_problem
+from pipeline.launch.guard import PROJECT_TAG, REFUSED_TAG, InvalidProjectLaunch, ProjectBusy, active_run, project_lock
 
 
 class OneRunPerProjectCoordinator(QueuedRunCoordinator):
     def submit_run(self, context: SubmitRunContext) -> dg.DagsterRun:
         run = context.dagster_run
         project = run.tags.get(PROJECT_TAG)
-        if not project:
+        if project is None:
             return super().submit_run(context)
         instance = self._instance
+        problem = project_id_problem(project)
+        if problem is not None:  # e.g. a GraphQL launch for partition "../evil": refused before any step runs
+            instance.add_run_tags(run.run_id, {REFUSED_TAG: "true", "dagster/max_retries": "0"})
+            raise InvalidProjectLaunch(project, problem)
         with project_lock(instance, project):
             busy = active_run(instance, project, exclude=run.run_id)
             if busy is not None:

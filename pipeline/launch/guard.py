@@ -31,6 +31,15 @@ class ProjectBusy(dg.DagsterError):
         )
 
 
+class InvalidProjectLaunch(dg.DagsterError):
+    """A launch whose partition key (`dagster/partition`) is not a valid project id."""
+
+    def __init__(self, project: str, problem: str):
+        self.project = project
+        super().__init__(f"refused: partition key {project!r} is not a valid project id: {problem}; "
+                         "launch with a project id from a validated brief (`pipeline validate BRIEF`)")
+
+
 def active_run(instance: dg.DagsterInstance, project: str, exclude: str | None = None) -> dg.DagsterRun | None:
     """The project's queued, starting, running or canceling run, if any (refused launches never count)."""
     runs = instance.get_runs(dg.RunsFilter(tags={PROJECT_TAG: project}, statuses=ACTIVE), limit=5)

@@ -31,9 +31,9 @@ def test_submit_and_wait_for_success_then_delete(redis_server, services, data_di
 
     import argparse
 
-    from pipeline.commands.projects import cmd_delete
+    from pipeline.commands.delete import cmd_delete
 
-    assert cmd_delete(argparse.Namespace(project=brief.project_id)) == 0
+    assert cmd_delete(argparse.Namespace(project=brief.project_id, yes=True)) == 0
     assert brief.project_id not in client.partitions()
     assert client.runs(brief.project_id) == []
     assert not ProjectFiles(data_dir, brief.project_id).root.exists()

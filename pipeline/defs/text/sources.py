@@ -2,7 +2,7 @@
 
 import re
 
-from pipeline.brief import Brief, resolve_data_path
+from pipeline.brief import Brief, read_context_file
 from pipeline.defs.text.models import ChapterPlan, Outline, Source
 
 
@@ -11,8 +11,7 @@ def collect_sources(brief: Brief, data_dir: str) -> list[Source]:
     sources = []
     for number, item in enumerate(brief.context, start=1):
         if item.file is not None:
-            path = resolve_data_path(data_dir, item.file, f"context.{number - 1}.file")
-            text = path.read_text(encoding="utf-8", errors="replace")
+            text = read_context_file(data_dir, item.file, f"context.{number - 1}.file")
             origin = item.file
         else:
             text, origin = item.text or "", "inline"

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipeline.brief import Brief, resolve_data_path
+from pipeline.brief import Brief, check_logo
 from pipeline.defs.checks import duration_mismatch
 from pipeline.defs.common import ASSET_DEFAULTS, failures
 from pipeline.defs.resources import DataFolder
@@ -44,7 +44,7 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
     shots = [Shot(image=image_of[c.segment], text=c.text, start=c.start, segment=c.segment,
                   motion=moving is True or (isinstance(moving, list) and c.segment in moving))
              for c in narration.cues]
-    logo = resolve_data_path(files.root, brief.video.logo, "video.logo") if brief.video.logo else None
+    logo = check_logo(files.root, brief.video.logo, "video.logo") if brief.video.logo else None
     out = folder.path("video.mp4")
     request = RenderRequest(shots=shots, audio=folder.path(narration.path), total=narration.duration, out=out,
                             work_dir=folder.path("video"), chunk_cache=files.project(brief.project_id).cache_dir("chunks"),
