@@ -74,7 +74,7 @@ class PipelineClient:
         if not isinstance(body, dict):
             raise ClientError(f"Dagster webserver at {self.url} answered {response.status_code} without a GraphQL "
                               f"body: is {URL_ENV} the webserver's address?")
-        if body.get("errors") or response.status_code != 200:
+        if body.get("errors") or not isinstance(body.get("data"), dict):  # a 500 may still carry a PythonError
             messages = [str(e.get("message", "")) for e in body.get("errors") or [] if isinstance(e, dict)]
             raise server_error(messages, f"the Dagster webserver at {self.url} answered {response.status_code}")
         return body["data"]

@@ -1,0 +1,111 @@
+"""Hostile and careless commands against a real webserver and daemon: data is never lost, one bad
+launch never stops the others, refusals are one line."""
+
+import json
+
+import dagster as dg
+import pytest
+import yaml
+
+from pipeline.commands.projects import launch_brief
+from pipeline.launch.client import ClientError, PipelineClient, ProjectBusyError
+from pipeline.run import run_config
+from pipeline.store import ProjectFiles
+from pipeline_tests.defs.briefs import SHORT_VIDEO, small_brief
+from pipeline_tests.hostile.harness import assert_one_clear_message, run_cli, tree
+
+BAD_IDS = ["..", ".", "", " ", "../outside", "a/..", "/etc", "con", "LPT1", "x" * 65, "a\x00b",
+           "-rf", "UPPER", "ümlaut", "a b", "a\nb"]
+PROJECT_COMMANDS = [["status"], ["cancel"], ["resume"], ["continue", "--from", "chapters"], ["approve"],
+                    ["events", "follow"], ["events", "resync"], ["logs"]]
+
+
+@pytest.mark.parametrize("command", PROJECT_COMMANDS, ids=lambda c: "-".join(c))
+def test_every_project_command_refuses_an_id_that_breaks_the_rule(command, data_dir, monkeypatch):
+    monkeypatch.setenv("PIPELINE_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("PIPELINE_DAGSTER_URL", "http://127.0.0.1:9")  # nothing may be asked of a server
+    before = tree(data_dir.parent)
+    words = 2 if command[0] == "events" else 1
+    for bad in BAD_IDS:
+        outcome = run_cli(*command[:words], *command[words:], "--", bad)
+        assert outcome.code == 2, (bad, outcome)
+        assert_one_clear_message(outcome, "not a project id")
+        assert "cannot reach" not in outcome.err
+    assert tree(data_dir.parent) == before
+
+
+def test_delete_loses_nothing_on_bad_arguments_and_cleans_up_leftovers(redis_server, services, data_dir, tmp_path):
+    client = PipelineClient()
+    brief = small_brief("keep-me", stop_at="outline")
+    run_id = launch_brief(client, brief, brief.stop_at)
+    assert client.wait(run_id, timeout=120)["status"] == "SUCCESS"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep", encoding="utf-8")
+    (data_dir / "evil").mkdir()
+    (data_dir / "evil" / "keep.txt").write_text("keep", encoding="utf-8")
+    (data_dir / "projects" / "a-link").symlink_to(outside, target_is_directory=True)
+    before = tree(data_dir, outside)
+
+    # Not project ids, unknown projects, a link, no confirmation: refused, and nothing changes.
+    for bad in ["..", ".", "", " ", "../outside", "projects", "keep-me/..", "/", "con"]:
+        outcome = run_cli("delete", "--yes", bad)
+        assert_one_clear_message(outcome)
+        assert tree(data_dir, outside) == before, bad
+    assert_one_clear_message(run_cli("delete", "--yes", "no-such-project"), "no project")
+    assert_one_clear_message(run_cli("delete", "--yes", "a-link"), "nothing was deleted")
+    assert_one_clear_message(run_cli("delete", "keep-me"), "--yes")  # no terminal, no --yes
+    assert tree(data_dir, outside) == before
+    assert [r["runId"] for r in client.runs("keep-me")] == [run_id]
+
+    # A GraphQL launch for a partition that is not a project id: a refused run, no step, no file.
+    client.add_partition("../evil")
+    with pytest.raises(ClientError) as refused:
+        client.launch("../evil", {}, ["brief"])
+    assert "not a valid project id" in str(refused.value) and "\n" not in str(refused.value)
+    with dg.DagsterInstance.get() as instance:
+        leftovers = instance.get_runs(dg.RunsFilter(tags={"dagster/partition": "../evil"}))
+        assert len(leftovers) == 1 and leftovers[0].tags.get("pipeline/refused") == "true"
+        kinds = {r.event_log_entry.dagster_event.event_type for r in instance.get_records_for_run(
+            leftovers[0].run_id).records if r.event_log_entry.dagster_event}
+        assert dg.DagsterEventType.STEP_START not in kinds
+    assert tree(data_dir, outside) == before
+    listed = run_cli("list")
+    assert "../evil" in listed.out and "not a valid project id" in listed.out and "keep-me" in listed.out
+
+    # Such leftovers can still be removed: runs and partition only, never a file.
+    cleaned = run_cli("delete", "--yes", "../evil")
+    assert cleaned.code == 0, cleaned
+    assert "../evil" not in client.partitions()
+    assert client.runs("../evil", include_refused=True) == []
+    assert tree(data_dir, outside) == before
+
+    # The real project is deleted with --yes: its folder only.
+    assert run_cli("delete", "--yes", "keep-me").code == 0
+    assert not ProjectFiles(data_dir, "keep-me").root.exists()
+    assert (outside / "precious.txt").exists() and (data_dir / "evil" / "keep.txt").exists()
+    assert (data_dir / "projects" / "a-link").is_symlink()
+
+
+def test_refused_launch_is_one_line_and_status_never_hides_the_last_run(redis_server, services, data_dir, tmp_path):
+    client = PipelineClient()
+    brief = small_brief("busy-one", stop_at="chapters")
+    first = launch_brief(client, brief, brief.stop_at)
+    path = tmp_path / "busy-one.yaml"
+    path.write_text(yaml.safe_dump({"project_id": "busy-one", "kind": "novel", "chapters": 2, "chapter_words": 120,
+                                    "prompt": "A lighthouse keeper's last night.", "video": SHORT_VIDEO}),
+                    encoding="utf-8")
+    with pytest.raises(ProjectBusyError) as busy:  # past the client's check: the coordinator refuses
+        client.launch(brief.project_id, run_config(brief), ["brief"])
+    assert busy.value.run_id == first and "\n" not in str(busy.value)
+    submitted = run_cli("submit", str(path))
+    assert submitted.code == 3, submitted
+    assert submitted.err.strip().count("\n") == 0 and first in submitted.err and "{" not in submitted.err
+    assert client.wait(first, timeout=180)["status"] == "SUCCESS"
+
+    status = run_cli("status", "busy-one")
+    assert status.code == 0 and f"last run {first} success" in status.out, status
+    assert f"{first}" in run_cli("list").out
+    progress = json.loads(__import__("redis").Redis.from_url(__import__("os").environ["REDIS_URL"]).get(
+        __import__("os").environ["PIPELINE_REDIS_PREFIX"] + "generation_progress:busy-one"))
+    assert progress["run_id"] == first, "a refused launch never shows in the project's progress"
