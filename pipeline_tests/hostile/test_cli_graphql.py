@@ -109,3 +109,39 @@ def test_refused_launch_is_one_line_and_status_never_hides_the_last_run(redis_se
     progress = json.loads(__import__("redis").Redis.from_url(__import__("os").environ["REDIS_URL"]).get(
         __import__("os").environ["PIPELINE_REDIS_PREFIX"] + "generation_progress:busy-one"))
     assert progress["run_id"] == first, "a refused launch never shows in the project's progress"
+
+
+def test_graphql_launches_with_generated_bad_partitions_and_config_create_nothing_that_runs(
+        redis_server, services, data_dir, tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from pipeline.ids import is_project_id
+
+    client = PipelineClient()
+    before = tree(data_dir)
+
+    @settings(max_examples=25, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(st.text(alphabet="ab./\\-_ \x01Xé", min_size=1, max_size=12).filter(lambda k: not is_project_id(k)))
+    def launch_bad_partition(key):
+        with pytest.raises(ClientError) as refused:
+            client.launch(key, {}, ["brief"])
+        assert "not a valid project id" in str(refused.value) and "Traceback" not in str(refused.value)
+
+    launch_bad_partition()
+    # A brief that is not a mapping of fields: Dagster's own config check refuses it, no run is created.
+    for config in ({"ops": {"brief": {"config": "a string"}}}, {"ops": {"brief": {"config": [1, 2]}}},
+                   {"nonsense": True}):
+        with pytest.raises(ClientError) as refused:
+            client.launch("good-id", config, ["brief"])
+        assert "\n" not in str(refused.value)
+    with dg.DagsterInstance.get() as instance:
+        runs = instance.get_runs()
+        assert all(r.tags.get("pipeline/refused") == "true" for r in runs), "only refused runs were created"
+        for run in runs:
+            kinds = {r.event_log_entry.dagster_event.event_type for r in instance.get_records_for_run(
+                run.run_id).records if r.event_log_entry.dagster_event}
+            assert dg.DagsterEventType.STEP_START not in kinds
+    assert tree(data_dir) == before
+    assert run_cli("list").code == 0
