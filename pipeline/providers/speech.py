@@ -1,5 +1,6 @@
 """The speech role, and the offline engine: piper (English voice from PyPI) or espeak-ng."""
 
+import functools
 import shutil
 import subprocess
 import wave
@@ -36,9 +37,31 @@ class SpeechProvider(dg.ConfigurableResource):
     def synthesize(self, text: str, language: str, voice: str | None, out_path: Path) -> SpeechResult:
         """Write `text` spoken as a mono WAV at `out_path`."""
 
+    def check_voice(self, language: str, voice: str | None) -> None:
+        """Raise PermanentProviderError when this engine cannot speak `language` with `voice`."""
+
     def rate(self, language: str) -> float:
         """Words (en) or characters (zh) per second, for the script's estimates."""
         return SPEECH_RATES.get(language, 2.6)
+
+
+@functools.cache
+def espeak_voices() -> frozenset[str]:
+    """Names espeak-ng accepts after -v: language codes, voice names and variants (empty if not installed)."""
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        return frozenset()
+    names: set[str] = set()
+    for flag in ("--voices", "--voices=variant"):
+        try:
+            listing = subprocess.run([exe, flag], capture_output=True, text=True, timeout=30, check=True).stdout
+        except (subprocess.SubprocessError, OSError):
+            continue
+        for line in listing.splitlines()[1:]:
+            columns = line.split()
+            if len(columns) >= 5:
+                names.update({columns[1], columns[3], columns[4].rsplit("/", 1)[-1]} - {"variant"})
+    return frozenset(names)
 
 
 def wav_duration(path: Path) -> tuple[float, int]:
@@ -61,6 +84,19 @@ class OfflineSpeech(SpeechProvider):
         if language == "en" and voice in (None, "joe"):
             return "piper:en_US-joe-medium"
         return f"espeak-ng:{voice or {'zh': 'cmn'}.get(language, language)}:{self.espeak_speed}"
+
+    def check_voice(self, language: str, voice: str | None) -> None:
+        """`joe` (piper, English) or a voice espeak-ng lists: a language code, a voice name, or code+variant."""
+        if voice is None or (language == "en" and voice == "joe"):
+            return
+        known = espeak_voices()
+        base, _, variant = voice.partition("+")
+        if not known or voice in known or (base in known and variant in known):
+            return  # without espeak-ng, synthesis says it is missing
+        examples = ", ".join(sorted(v for v in known if v.islower() and len(v) <= 6)[:10])
+        raise PermanentProviderError(self.name, f"video.voice {voice!r} is not a voice of the offline engine",
+                                     hint=f"use joe (English) or an espeak-ng voice, e.g. {examples}; "
+                                     "all of them: espeak-ng --voices")
 
     def synthesize(self, text: str, language: str, voice: str | None, out_path: Path) -> SpeechResult:
         out_path.parent.mkdir(parents=True, exist_ok=True)

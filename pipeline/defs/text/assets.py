@@ -12,6 +12,7 @@ from pipeline.defs.text import prompts
 from pipeline.defs.text.models import Chapter, ChapterMemory, Chapters, Manuscript, MemoryNote, Outline
 from pipeline.defs.text.sources import collect_sources, outline_from_text, split_source_text
 from pipeline.events.progress import Progress
+from pipeline.providers.speech import SpeechProvider
 from pipeline.providers.structured import ask_structured
 from pipeline.providers.text import TextProvider, TextRequest
 from pipeline.store import atomic_write, item_key
@@ -24,7 +25,7 @@ def words(text: str, language: str) -> int:
 
 
 @dg.asset(config_schema=dg.Permissive(), group_name="text", **ASSET_DEFAULTS)
-def brief(context: dg.AssetExecutionContext, files: DataFolder) -> Brief:
+def brief(context: dg.AssetExecutionContext, files: DataFolder, speech_provider: SpeechProvider) -> Brief:
     """The project's brief, from run config, validated."""
     data = dict(context.op_execution_context.op_config or {})
     data.setdefault("project_id", context.partition_key)
@@ -38,6 +39,8 @@ def brief(context: dg.AssetExecutionContext, files: DataFolder) -> Brief:
             f"{context.partition_key!r}: launch it with tag dagster/partition={value.project_id}",
             allow_retries=False,
         )
+    with failures("brief"):
+        speech_provider.check_voice(value.language, value.video.voice)  # before anything is generated
     context.add_output_metadata({
         "kind": value.kind, "language": value.language, "chapters": value.chapter_count,
         "prompt": dg.MetadataValue.md(value.prompt[:500]),
