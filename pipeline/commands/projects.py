@@ -50,6 +50,21 @@ def _progress(project: str) -> dict:
     return json.loads(raw) if raw else {}
 
 
+def failure_cause(project: str, run_id: str) -> str | None:
+    """The error of the run's `task_failed` entry in Redis (the failed step's message), if any."""
+    import redis
+
+    from pipeline.events.redis_sink import connect, redis_prefix
+
+    try:
+        for _, fields in connect(timeout=1).xrevrange(f"{redis_prefix()}events:{project}", count=200):
+            if fields.get("run_id") == run_id and fields.get("type") == "task_failed":
+                return fields.get("error") or fields.get("message")
+    except (redis.RedisError, OSError):
+        return None
+    return None
+
+
 def refuse_if_active(client: PipelineClient, project: str) -> None:
     active = client.active_run(project)
     if active is not None:
@@ -76,6 +91,8 @@ def _wait(client: PipelineClient, project: str, run_id: str) -> int:
                 last = line
         if run["status"] in FINAL:
             print(f"{project}: run {run_id} {run['status']}")
+            if run["status"] == "FAILURE" and (cause := failure_cause(project, run_id)):
+                print(f"  {cause.strip()[:2000]}")
             return EXIT[run["status"]]
         time.sleep(0.5)
 
@@ -111,9 +128,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     runs = client.runs(args.project, limit=1)
     last = f"last run {runs[0]['runId']} {runs[0]['status'].lower()}" if runs else "no runs yet"
     print(f"{args.project}: idle ({last})")
-    record = _progress(args.project)
-    if runs and runs[0]["status"] == "FAILURE" and record.get("run_id") == runs[0]["runId"] and record.get("message"):
-        print(f"  {record['message']}")
+    if runs and runs[0]["status"] == "FAILURE" and (cause := failure_cause(args.project, runs[0]["runId"])):
+        print(f"  {cause.strip()[:2000]}")
     return 0
 
 

@@ -12,6 +12,8 @@ from pipeline.launch.client import ClientError, PipelineClient, ProjectBusyError
 from pipeline.run import run_config
 from pipeline.store import ProjectFiles
 from pipeline_tests.defs.briefs import SHORT_VIDEO, small_brief
+from pipeline_tests.events.streams import client as redis_client
+from pipeline_tests.events.streams import final_entry, key, wait_for
 from pipeline_tests.hostile.harness import assert_one_clear_message, run_cli, tree
 
 BAD_IDS = ["..", ".", "", " ", "../outside", "a/..", "/etc", "con", "LPT1", "x" * 65, "a\x00b",
@@ -106,8 +108,7 @@ def test_refused_launch_is_one_line_and_status_never_hides_the_last_run(redis_se
     status = run_cli("status", "busy-one")
     assert status.code == 0 and f"last run {first} success" in status.out, status
     assert f"{first}" in run_cli("list").out
-    progress = json.loads(__import__("redis").Redis.from_url(__import__("os").environ["REDIS_URL"]).get(
-        __import__("os").environ["PIPELINE_REDIS_PREFIX"] + "generation_progress:busy-one"))
+    progress = json.loads(redis_client().get(key("generation_progress:busy-one")))
     assert progress["run_id"] == first, "a refused launch never shows in the project's progress"
 
 
@@ -145,3 +146,12 @@ def test_graphql_launches_with_generated_bad_partitions_and_config_create_nothin
             assert dg.DagsterEventType.STEP_START not in kinds
     assert tree(data_dir) == before
     assert run_cli("list").code == 0
+
+    # A mapping that breaks the brief's rules runs and fails at its first step; status says why, once.
+    client.add_partition("bad-brief")
+    failed = client.launch("bad-brief", {"ops": {"brief": {"config": {"prompt": "", "language": "fr"}}}}, ["brief"])
+    assert client.wait(failed, timeout=120)["status"] == "FAILURE"
+    wait_for(lambda: final_entry(redis_client(), "bad-brief", failed), 30, "the failure in Redis")
+    status = run_cli("status", "bad-brief")
+    assert f"last run {failed} failure" in status.out and "prompt: String should have at least 1 character" in status.out
+    assert "Exceeded max_retries" not in status.out
