@@ -274,10 +274,10 @@ def parse_brief(data: Any, data_dir: str | Path | None = None, source: str = "br
         raise BriefError([_describe(err) for err in e.errors()], source) from None
 
 
-def read_yaml(path: str | Path) -> Any:
+def read_yaml(path: str | Path, follow_links: bool = True) -> Any:
     """A YAML (or JSON) file's content, or a BriefError saying why it cannot be read (pipeline.documents)."""
     try:
-        return read_document(path)
+        return read_document(path, follow_links=follow_links)
     except UnreadableDocument as e:
         raise BriefError([str(e)], str(path)) from None
 

@@ -7,6 +7,7 @@ device never ends), bytes that are not UTF-8, duplicate keys (YAML would keep th
 nesting deeper than a brief needs, and alias expansions that would blow up (billion laughs).
 """
 
+import errno
 import os
 import re
 import stat
@@ -37,11 +38,15 @@ def file_kind(mode: int) -> str:
     return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
 
 
-def read_text(path: str | Path, limit: int = MAX_BYTES) -> str:
-    """The UTF-8 text of a regular file of at most `limit` bytes; never blocks on a special file."""
+def read_text(path: str | Path, limit: int = MAX_BYTES, follow_links: bool = True) -> str:
+    """The UTF-8 text of a regular file of at most `limit` bytes; never blocks on a special file.
+    With `follow_links=False` a symbolic link is refused, even one swapped in after a check."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow_links else os.O_NOFOLLOW)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, flags)
     except OSError as e:
+        if e.errno == errno.ELOOP and not follow_links:
+            raise UnreadableDocument("is a symbolic link: links are not followed here; copy the file in") from None
         raise UnreadableDocument(f"cannot read the file: {e.strerror}") from None
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
@@ -129,9 +134,9 @@ def parse_document(text: str) -> Any:
         raise UnreadableDocument(f"nests deeper than {MAX_DEPTH} levels") from None
 
 
-def read_document(path: str | Path, limit: int = MAX_BYTES) -> Any:
+def read_document(path: str | Path, limit: int = MAX_BYTES, follow_links: bool = True) -> Any:
     """The content of a YAML or JSON file, read as hostile input (see the module's docstring)."""
-    return parse_document(read_text(path, limit))
+    return parse_document(read_text(path, limit, follow_links))
 
 
 # Files a brief names under the data folder: resolved inside it, and read as what they claim to be.

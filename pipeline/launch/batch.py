@@ -9,6 +9,7 @@ from typing import Any
 import redis
 
 from pipeline.brief import Brief, BriefError, parse_brief, read_yaml
+from pipeline.ids import project_id_problem
 
 BATCH_TAG = "pipeline/batch"
 
@@ -18,6 +19,7 @@ class Batch:
     id: str
     briefs: list[Brief] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)  # {project, run_id: None, status, error}
+    is_batch: bool = False  # the file lists `projects:`; a single brief is a batch of one
 
     def record(self, launched: list[dict[str, Any]]) -> dict[str, Any]:
         """The first `batch_progress` record: totals, rejected briefs and launched runs."""
@@ -28,23 +30,28 @@ class Batch:
                 "results": results}
 
 
-def read_batch(path: Path, data_dir: Path, batch_id: str | None = None) -> Batch:
+def read_batch(path: Path, data_dir: Path, batch_id: str | None = None, follow_links: bool = True) -> Batch:
     """A brief or batch file (`projects: [...]`), every entry validated; a file that cannot be read at
     all raises BriefError."""
-    data = read_yaml(path)
-    if isinstance(data, dict) and "projects" in data:
+    data = read_yaml(path, follow_links)
+    if data is None:
+        raise BriefError(["the file is empty: give a brief (project_id, prompt, ...) or projects: [...]"], str(path))
+    is_batch = isinstance(data, dict) and "projects" in data
+    if is_batch:
         entries = data["projects"]
-        batch_id = batch_id or str(data.get("batch") or "")
+        batch_id = batch_id or data.get("batch") or ""
         if not isinstance(entries, list) or not entries:
             raise BriefError(["projects: must be a non-empty list of briefs"], str(path))
     else:
         entries = [data]
-    batch = Batch(id=batch_id or f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+    if batch_id and (problem := project_id_problem(batch_id)) is not None:  # it names a Redis key and a tag
+        raise BriefError([f"batch: the batch id {problem}"], str(path))
+    batch = Batch(id=batch_id or f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}", is_batch=is_batch)
     seen: set[str] = set()
     for n, entry in enumerate(entries):
         project = entry.get("project_id") if isinstance(entry, dict) else None
         try:
-            brief = parse_brief(entry, data_dir, source=f"{path.name} projects[{n}]")
+            brief = parse_brief(entry, data_dir, source=f"{path.name} projects[{n}]" if is_batch else path.name)
         except BriefError as e:
             batch.rejected.append({"project": project, "run_id": None, "status": "rejected", "error": str(e)})
             continue

@@ -12,6 +12,7 @@ from pipeline.usage import Usage
 from pipeline_tests.defs.briefs import small_brief
 from pipeline_tests.defs.harness import materialize
 from pipeline_tests.events.streams import client as redis_client
+from pipeline_tests.operations.sensor_ticks import create_runs
 
 
 def test_inbox_launches_valid_briefs_and_rejects_the_rest(redis_server, data_dir, monkeypatch):
@@ -31,13 +32,18 @@ def test_inbox_launches_valid_briefs_and_rejects_the_rest(redis_server, data_dir
     assert "pipeline/batch" not in requests["inbox-one"].tags
     assert sorted(k.path[-1] for k in requests["inbox-one"].asset_selection) == ["brief", "outline"]
     assert set(result.dynamic_partitions_requests[0].partition_keys) == {"inbox-one", "inbox-two"}
-    assert sorted(p.name for p in (inbox / "processed").iterdir()) == ["batch.yaml", "batch.yaml.reasons.txt",
-                                                                      "single.yaml"]
-    assert "project_id" in (inbox / "processed" / "batch.yaml.reasons.txt").read_text()
     assert "not valid YAML" in (inbox / "rejected" / "broken.yaml.reasons.txt").read_text()
     record = json.loads(redis_client().get(f"{os.environ['PIPELINE_REDIS_PREFIX']}batch_progress:inbox-b"))
     assert (record["total"], record["rejected"], record["queued"]) == (2, 1, 1)
-    assert inbox_sensor(dg.build_sensor_context(instance=instance)).__class__ is dg.SkipReason
+    # the launched files move to processed/ on a later tick, once the daemon has created their runs
+    assert sorted(p.name for p in inbox.glob("*.yaml")) == ["batch.yaml", "single.yaml"]
+    create_runs(instance, result, "inbox_sensor")
+    later = inbox_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor))
+    assert not later.run_requests
+    assert sorted(p.name for p in (inbox / "processed").iterdir()) == ["batch.yaml", "batch.yaml.reasons.txt",
+                                                                      "single.yaml"]
+    assert "project_id" in (inbox / "processed" / "batch.yaml.reasons.txt").read_text()
+    assert inbox_sensor(dg.build_sensor_context(instance=instance, cursor=later.cursor)).__class__ is dg.SkipReason
 
 
 def test_recurring_template_makes_one_project_per_period(data_dir, monkeypatch):
