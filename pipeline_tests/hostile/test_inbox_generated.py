@@ -53,3 +53,34 @@ def test_generated_files_never_stop_a_valid_brief(tmp_path_factory, blobs):
         if name in rejected:
             assert f"{name}.reasons.txt" in rejected and (inbox / "rejected" / f"{name}.reasons.txt").read_text().strip()
     assert tree(outside) == before_outside
+
+
+_crons = st.one_of(st.text(max_size=20), st.sampled_from(["* * * * *", "0 0 31 2 *", "61 * * * *", "@daily",
+                                                          "*/0 * * * *", "0 9 * * 1-5", "* * * * * *"]))
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.fixed_dictionaries({"cron": _crons | _scalars, "brief": _documents}), _documents),
+                min_size=1, max_size=3))
+def test_generated_templates_never_stop_a_valid_one(tmp_path_factory, templates):
+    from pipeline.defs.ops.sensors import recurring_sensor
+
+    data_dir = tmp_path_factory.mktemp("data")
+    folder = data_dir / "recurring"
+    folder.mkdir()
+    for n, template in enumerate(templates):
+        (folder / f"{n}-generated.yaml").write_text(yaml.safe_dump(template), encoding="utf-8")
+    (folder / "z-valid.yaml").write_text(yaml.safe_dump({"cron": "* * * * *", "brief": {
+        "project_id": "gen-weekly", "prompt": "This week in tides."}}), encoding="utf-8")
+    saved = os.environ.get("PIPELINE_DATA_DIR")
+    os.environ["PIPELINE_DATA_DIR"] = str(data_dir)
+    try:
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = tick(recurring_sensor, instance, timeout=20)
+    finally:
+        if saved is None:
+            del os.environ["PIPELINE_DATA_DIR"]
+        else:
+            os.environ["PIPELINE_DATA_DIR"] = saved
+    assert any(r.partition_key.startswith("gen-weekly-") for r in result.run_requests)
