@@ -8,7 +8,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.defs.ops.sensors import inbox_sensor
+from pipeline.defs.ops.sensors import inbox_sensor, recurring_sensor
 from pipeline_tests.hostile.harness import tree
 from pipeline_tests.operations.sensor_ticks import tick
 
@@ -17,6 +17,20 @@ _documents = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3)
                           | st.dictionaries(st.sampled_from(["project_id", "prompt", "projects", "batch", "video",
                                                              "chapters", "x"]), inner, max_size=4), max_leaves=10)
 _files = st.one_of(st.binary(max_size=200), _documents.map(lambda d: yaml.safe_dump(d).encode("utf-8")))
+
+
+def _tick_on(sensor: dg.SensorDefinition, data_dir):
+    """One tick of `sensor` on `data_dir` (hypothesis examples cannot use monkeypatch)."""
+    saved = os.environ.get("PIPELINE_DATA_DIR")
+    os.environ["PIPELINE_DATA_DIR"] = str(data_dir)
+    try:
+        with dg.DagsterInstance.ephemeral() as instance:
+            return tick(sensor, instance, timeout=20)
+    finally:
+        if saved is None:
+            del os.environ["PIPELINE_DATA_DIR"]
+        else:
+            os.environ["PIPELINE_DATA_DIR"] = saved
 
 
 @settings(max_examples=40, deadline=None, derandomize=True, database=None,
@@ -33,16 +47,7 @@ def test_generated_files_never_stop_a_valid_brief(tmp_path_factory, blobs):
     (inbox / "z-valid.yaml").write_text(yaml.safe_dump({"project_id": "gen-valid", "prompt": "Tides.",
                                                         "chapters": 1, "stop_at": "outline"}), encoding="utf-8")
     before_outside = tree(outside)
-    saved = os.environ.get("PIPELINE_DATA_DIR")
-    os.environ["PIPELINE_DATA_DIR"] = str(data_dir)
-    try:
-        with dg.DagsterInstance.ephemeral() as instance:
-            result = tick(inbox_sensor, instance, timeout=20)
-    finally:
-        if saved is None:
-            del os.environ["PIPELINE_DATA_DIR"]
-        else:
-            os.environ["PIPELINE_DATA_DIR"] = saved
+    result = _tick_on(inbox_sensor, data_dir)
     requested = {r.partition_key for r in result.run_requests}
     assert "gen-valid" in requested
     left = {p.name for p in inbox.iterdir() if p.is_file()}
@@ -64,8 +69,6 @@ _crons = st.one_of(st.text(max_size=20), st.sampled_from(["* * * * *", "0 0 31 2
 @given(st.lists(st.one_of(st.fixed_dictionaries({"cron": _crons | _scalars, "brief": _documents}), _documents),
                 min_size=1, max_size=3))
 def test_generated_templates_never_stop_a_valid_one(tmp_path_factory, templates):
-    from pipeline.defs.ops.sensors import recurring_sensor
-
     data_dir = tmp_path_factory.mktemp("data")
     folder = data_dir / "recurring"
     folder.mkdir()
@@ -73,14 +76,5 @@ def test_generated_templates_never_stop_a_valid_one(tmp_path_factory, templates)
         (folder / f"{n}-generated.yaml").write_text(yaml.safe_dump(template), encoding="utf-8")
     (folder / "z-valid.yaml").write_text(yaml.safe_dump({"cron": "* * * * *", "brief": {
         "project_id": "gen-weekly", "prompt": "This week in tides."}}), encoding="utf-8")
-    saved = os.environ.get("PIPELINE_DATA_DIR")
-    os.environ["PIPELINE_DATA_DIR"] = str(data_dir)
-    try:
-        with dg.DagsterInstance.ephemeral() as instance:
-            result = tick(recurring_sensor, instance, timeout=20)
-    finally:
-        if saved is None:
-            del os.environ["PIPELINE_DATA_DIR"]
-        else:
-            os.environ["PIPELINE_DATA_DIR"] = saved
+    result = _tick_on(recurring_sensor, data_dir)
     assert any(r.partition_key.startswith("gen-weekly-") for r in result.run_requests)
