@@ -7,11 +7,13 @@ whose ledger changed this calendar month (UTC).
 
 import json
 import os
+import stat
 from datetime import datetime, timezone
 
 import dagster as dg
 import redis
 
+from pipeline.documents import read_text
 from pipeline.store import default_data_dir
 from pipeline.usage import LEDGER, Usage
 
@@ -25,14 +27,25 @@ QUOTAS = {
 WARN_RATIO = 0.9
 
 
-def month_usage(now: datetime) -> Usage:
-    """Usage of every project whose ledger changed since the start of `now`'s month."""
+def month_usage(now: datetime, problems: list[str] | None = None) -> Usage:
+    """Usage of every project whose ledger changed since the start of `now`'s month. A ledger that
+    cannot be read (a hand edit, a link, a truncated file) is left out and named in `problems`."""
     start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
     total = Usage()
     for ledger in (default_data_dir() / "projects").glob(f"*/{LEDGER}"):
-        if ledger.stat().st_mtime >= start:
-            for u in json.loads(ledger.read_text(encoding="utf-8")).get("totals", {}).values():
-                total = total + Usage(**u)
+        try:
+            info = ledger.lstat()
+            if not stat.S_ISREG(info.st_mode):
+                raise ValueError("not a regular file")
+            if info.st_mtime < start:
+                continue
+            project = Usage()
+            for u in json.loads(read_text(ledger)).get("totals", {}).values():
+                project = project + Usage(**u)
+        except (OSError, ValueError, TypeError, AttributeError) as e:  # pydantic's ValidationError is a ValueError
+            (problems if problems is not None else []).append(f"{ledger}: left out of the quota ({e})")
+            continue
+        total = total + project
     return total
 
 
@@ -75,7 +88,10 @@ def sync_quotas(context: dg.OpExecutionContext) -> None:
     from pipeline.events.redis_sink import connect, redis_prefix
 
     now = datetime.now(timezone.utc)
-    records = quota_records(month_usage(now), now)
+    problems: list[str] = []
+    records = quota_records(month_usage(now, problems), now)
+    for problem in problems:
+        context.log.warning(problem)
     if not records:
         context.log.info("no quota configured (PIPELINE_QUOTA_TEXT, _IMAGES, _SPEECH, _AVATAR)")
         return
