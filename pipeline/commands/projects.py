@@ -115,7 +115,23 @@ def cmd_submit(args: argparse.Namespace) -> int:
     return _wait(client, brief.project_id, run_id) if args.wait else 0
 
 
+def _projection_error(project: str) -> dict | None:
+    """Why the project's events stopped reaching Redis (pipeline.events.faults), or None."""
+    import redis
+
+    from pipeline.events.faults import projection_error
+    from pipeline.events.redis_sink import connect, redis_prefix
+
+    try:
+        return projection_error(connect(timeout=1), redis_prefix(), project)
+    except (redis.RedisError, OSError):
+        return None
+
+
 def cmd_status(args: argparse.Namespace) -> int:
+    if (fault := _projection_error(args.project)) is not None:
+        print(f"warning: events of run {fault['run_id']} do not reach Redis since {fault['since']} "
+              f"({fault['attempts']} attempts, retried on every pass): {fault['error']}", file=sys.stderr)
     client = PipelineClient()
     active = client.active_run(args.project)
     if active is not None:

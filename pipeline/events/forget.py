@@ -7,7 +7,7 @@ def forget_project(client: redis.Redis, prefix: str, project: str, run_ids: list
     """Delete the project's keys and its entries in the global stream; returns keys and entries removed."""
     keys = [f"{prefix}{name}" for name in (f"events:{project}", f"generation_progress:{project}",
                                            f"generation_logs:{project}", f"active_task:{project}",
-                                           f"projection:seq:{project}")]
+                                           f"projection:seq:{project}", f"projection:error:{project}")]
     for run_id in run_ids:
         keys += [f"{prefix}job_result:{run_id}", f"{prefix}projection:pos:{run_id}",
                  f"{prefix}projection:gpos:{run_id}"]

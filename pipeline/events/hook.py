@@ -2,9 +2,10 @@
 
 `store_event` runs synchronously in every Dagster process (run workers, step processes, the
 daemon, the webserver), so it only sends a non-blocking datagram with the run id. One process per
-machine and instance leads: it binds an abstract Unix socket named after the storage, receives the
-pokes, and runs the projector in a background thread. The others retry leadership every second, so
-the projection moves on when a leader exits.
+machine, instance and Redis target (URL and prefix) leads: it binds an abstract Unix socket named
+after the three, receives the pokes, and runs the projector in a background thread. The others
+retry leadership every second, so the projection moves on when a leader exits. A process left
+running with another REDIS_URL leads for its own Redis only, and the new leader warns about it.
 """
 
 import atexit
@@ -18,17 +19,21 @@ import time
 import dagster as dg
 
 from pipeline.events.projector import Projector, is_redis_down, state_for
-from pipeline.events.redis_sink import RedisSink, connect, redis_prefix
+from pipeline.events.redis_sink import RedisSink, connect
+from pipeline.events.state import ProjectionState
+from pipeline.events.target import Target
 
 log = logging.getLogger(__name__)
 
 ENABLED_ENV = "PIPELINE_EVENTS"  # "off" disables the projection in this process
 SWEEP_SECONDS = 2.0
+OTHERS_WINDOW = 600  # seconds: another target that projected this recently is warned about
 
 
-def address(identity: str) -> str:
-    """The abstract socket name of the projector of one storage (and Redis prefix)."""
-    digest = hashlib.sha256(f"{identity}|{redis_prefix()}".encode()).hexdigest()[:20]
+def address(identity: str, target: Target | None = None) -> str:
+    """The abstract socket name of the projector of one storage into one Redis target (default: this process's)."""
+    target = target or Target.from_env()
+    digest = hashlib.sha256(f"{identity}|{target.url}|{target.prefix}".encode()).hexdigest()[:20]
     return f"\0pipeline-projector-{digest}"
 
 
@@ -40,22 +45,32 @@ class ProjectionHook:
     """Mixed into the event log storages of pipeline.storage."""
 
     _projection_identity: str = ""
+    _projection_target: Target | None = None
+    _projection_socket: str = ""
+
+    def _projection_address(self) -> str:
+        """The leader's socket for this storage and the Redis target this process was started with."""
+        if not self._projection_socket:
+            self._projection_target = Target.from_env()
+            self._projection_socket = address(self._projection_identity, self._projection_target)
+        return self._projection_socket
 
     def store_event(self, event) -> None:  # type: ignore[no-untyped-def]
         super().store_event(event)  # type: ignore[misc]
         if event.run_id and enabled():
-            poke(address(self._projection_identity), event.run_id)
+            poke(self._projection_address(), event.run_id)
 
     def store_event_batch(self, events) -> None:  # type: ignore[no-untyped-def]
         super().store_event_batch(events)  # type: ignore[misc]
         if enabled():
             for run_id in {e.run_id for e in events if e.run_id}:
-                poke(address(self._projection_identity), run_id)
+                poke(self._projection_address(), run_id)
 
     def register_instance(self, instance: dg.DagsterInstance) -> None:
         super().register_instance(instance)  # type: ignore[misc]
         if enabled() and getattr(self, "_leader", None) is None:
-            self._leader = LeaderThread(instance, address(self._projection_identity))
+            name = self._projection_address()
+            self._leader = LeaderThread(instance, name, self._projection_target)
             self._leader.start()
 
     def dispose(self) -> None:
@@ -83,10 +98,12 @@ def poke(name: str, run_id: str) -> None:
 class LeaderThread(threading.Thread):
     """Tries to lead; while leading, projects poked runs at once and sweeps every few seconds."""
 
-    def __init__(self, instance: dg.DagsterInstance, name: str):
+    def __init__(self, instance: dg.DagsterInstance, name: str, target: Target | None = None):
         super().__init__(name="pipeline-projector", daemon=True)
         self.instance = instance
         self.name_ = name
+        self.target = target or Target.from_env()
+        self._others: set[str] = set()  # digests of other targets already warned about
         self._halt = threading.Event()
         self._sock: socket.socket | None = None
         self.projector: Projector | None = None
@@ -110,6 +127,7 @@ class LeaderThread(threading.Thread):
         atexit.register(sock.close)
         self._sock = sock
         self.leading.set()
+        log.info("projecting this instance's events into %s", self.target.describe())
         return True
 
     def _serve(self) -> None:
@@ -128,7 +146,7 @@ class LeaderThread(threading.Thread):
                     last_sweep = time.monotonic()
                     pending.clear()
                 for run_id in sorted(pending):
-                    projector.project_run(run_id)
+                    projector.project(run_id)
                 pending.clear()
                 backoff = 0.0
             except Exception as e:  # noqa: BLE001 - the projection must outlive any failure; the log keeps the truth
@@ -155,10 +173,24 @@ class LeaderThread(threading.Thread):
 
     def _projector(self) -> Projector:
         if self.projector is None:
-            client = connect()
+            client = connect(self.target.url)
             client.ping()
-            self.projector = Projector(self.instance, state_for(self.instance), RedisSink(client, redis_prefix()))
+            state = state_for(self.instance, self.target)
+            self.projector = Projector(self.instance, state, RedisSink(client, self.target.prefix))
+            self._announce(state)
         return self.projector
+
+    def _announce(self, state: ProjectionState) -> None:
+        """Name this target in the state, and warn (once each) about others projecting the same instance."""
+        if state.get(f"target:{state.target}") != self.target.describe():
+            state.put(f"target:{state.target}", self.target.describe())
+        fresh = [d for d in state.other_targets(time.time() - OTHERS_WINDOW) if d not in self._others]
+        self._others.update(fresh)
+        others = [state.get(f"target:{digest}") or digest for digest in fresh]
+        if others:
+            log.warning("this instance's events are also projected elsewhere, by a process with another "
+                        "REDIS_URL or PIPELINE_REDIS_PREFIX: %s (this one: %s)", "; ".join(others),
+                        self.target.describe())
 
     def stop(self, flush: bool = False) -> None:
         """Stop leading; with `flush`, publish what is pending first (bounded by a few seconds)."""

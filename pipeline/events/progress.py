@@ -5,6 +5,7 @@ it on the asset's timeline and the Redis projection can turn it into `generation
 """
 
 import time
+from collections.abc import Callable
 
 import dagster as dg
 
@@ -36,19 +37,25 @@ def run_percent(selected: list[str], finished: set[str], current: str | None, fr
 
 
 class Progress:
-    """Reports `done of total` for one asset step, at most every `interval` seconds."""
+    """Reports `done of total` for one asset step, at most every `interval` seconds.
 
-    def __init__(self, context: dg.AssetExecutionContext, total: int, unit: str, interval: float = 0.5):
+    A report is dropped only when the previous one is less than `interval` old, whatever `done` is:
+    a long wait that reports the same `done` with a new message (a heartbeat) is shown too.
+    """
+
+    def __init__(self, context: dg.AssetExecutionContext, total: int, unit: str, interval: float = 0.5,
+                 clock: Callable[[], float] = time.monotonic):
         self.context = context
         self.total = max(total, 1)
         self.unit = unit
         self.interval = interval
-        self._last = 0.0
+        self.clock = clock
+        self._last: float | None = None
 
     def report(self, done: int, message: str, *, chapter: int | None = None, scene: str | None = None,
                force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and done < self.total and now - self._last < self.interval:
+        now = self.clock()
+        if not force and done < self.total and self._last is not None and now - self._last < self.interval:
             return
         self._last = now
         metadata: dict[str, dg.RawMetadataValue] = {

@@ -5,6 +5,9 @@ process pokes it with the run id after storing an event, and it also sweeps rece
 so events written while Redis was down are published once it is back. A Redis that comes back empty
 (it keeps nothing on disk here) is noticed by a missing epoch key, and recent runs are projected
 again from the start.
+
+A run is projected on its own: one that cannot be (its partition is not a project id, or an error
+other than Redis being down) is set aside without holding back the others (see faults.py).
 """
 
 import logging
@@ -17,9 +20,12 @@ import redis
 from dagster._core.storage.event_log.base import EventLogCursor
 
 from pipeline.events.entries import RunView
+from pipeline.events.faults import Faults
 from pipeline.launch.guard import REFUSED_TAG  # a launch refused as a duplicate: never projected
 from pipeline.events.redis_sink import Published, RedisSink
 from pipeline.events.state import ProjectionState
+from pipeline.events.target import Target
+from pipeline.ids import project_id_problem
 from pipeline.store import ARTIFACTS, ProjectFiles, default_data_dir
 
 log = logging.getLogger(__name__)
@@ -49,11 +55,13 @@ class Projector:
         self.runs: dict[str, dg.DagsterRun | None] = {}
         self._swept_until = time.time() - 3600
         self._saved: dict[str, float] = {}  # run id -> when its cursor was last made durable
+        self.faults = Faults(state, sink)
+        self._ignored: set[str] = set()  # runs whose partition is no project id, warned about
 
     def check_epoch(self) -> bool:
         """True when Redis lost what was projected (restarted empty); schedules recent runs again."""
-        key = self.sink.key("projection:epoch")
-        known = self.state.get(f"epoch:{self.sink.prefix}")
+        key = self.sink.key(f"projection:epoch:{self.state.target}")  # one per target sharing this Redis
+        known = self.state.get(f"epoch:{self.state.target}")
         current = self.sink.client.get(key)
         if current is not None and current == known:
             return False
@@ -65,7 +73,7 @@ class Projector:
             self.state.reset(runs)
             self.views.clear()
         self.sink.client.set(key, token)
-        self.state.put(f"epoch:{self.sink.prefix}", token)
+        self.state.put(f"epoch:{self.state.target}", token)
         return wiped
 
     def _run(self, run_id: str) -> dg.DagsterRun | None:
@@ -77,49 +85,80 @@ class Projector:
             self.runs[run_id] = run
         return run
 
+    def project(self, run_id: str) -> int:
+        """`project_run`, isolated: an error other than Redis being down is recorded, retried on later passes."""
+        try:
+            published = self.project_run(run_id)
+        except Exception as e:  # noqa: BLE001 - one run's fault must not hold back the others; it is recorded
+            if is_redis_down(e):
+                raise  # the leader backs off; events wait in the log
+            run = self.runs.get(run_id)
+            self.faults.failed(run_id, run.tags.get("dagster/partition", "") if run else "", e)
+            return 0
+        self.faults.succeeded(run_id)
+        return published
+
     def project_run(self, run_id: str) -> int:
         """Publish the run's events not yet published; returns how many were new in Redis."""
+        run = self._run(run_id)
+        if run is None or "dagster/partition" not in run.tags:
+            return 0
+        problem = project_id_problem(run.tags["dagster/partition"])
+        if problem is not None:
+            self._ignore(run, problem)
+            return 0
+        if run.status == dg.DagsterRunStatus.NOT_STARTED:
+            return 0  # not submitted yet: it may still be refused; its first events wait in the log
         view, cursor = self.views.get(run_id, (None, -1))
         if view is None:
             position = self.state.position(run_id)
             cursor = position.cursor if position else -1
-        run = self._run(run_id)
-        if run is None or "dagster/partition" not in run.tags:
-            return 0
-        if run.status == dg.DagsterRunStatus.NOT_STARTED:
-            return 0  # not submitted yet: it may still be refused; its first events wait in the log
         if run.tags.get(REFUSED_TAG):
             self.state.advance(run_id, run.tags["dagster/partition"], cursor, True)
             return 0
-        if view is None:
-            view = self._replay(run, cursor)
+        try:
+            return self._publish(run, view if view is not None else self._replay(run, cursor), cursor)
+        except BaseException:
+            self.views.pop(run_id, None)  # rebuilt by replay from the durable cursor next time
+            raise
+
+    def _publish(self, run: dg.DagsterRun, view: RunView, cursor: int) -> int:
+        """Publish the run's events after `cursor`, batch by batch, keeping the view and cursor in step."""
         published = 0
         while True:
             records = self.instance.event_log_storage.get_records_for_run(
-                run_id, cursor=EventLogCursor.from_storage_id(cursor).to_string() if cursor >= 0 else None,
+                run.run_id, cursor=EventLogCursor.from_storage_id(cursor).to_string() if cursor >= 0 else None,
                 limit=BATCH).records
             if not records:
                 break
-            items = []
-            for record in records:
-                change = view.apply(record)
-                result = None
-                if change.final_status:
-                    result = {"project": view.project, "run_id": run_id, "status": change.final_status,
-                              "outputs": job_outputs(view.project)}
-                items.append(Published(run_id, record.storage_id, view.project, view.batch, change, result))
-            try:
-                published += self.sink.publish(items)
-            except BaseException:
-                self.views.pop(run_id, None)  # rebuilt by replay from the durable cursor next time
-                raise
+            published += self.sink.publish([self._item(view, record) for record in records])
             cursor = records[-1].storage_id
-            self.views[run_id] = (view, cursor)
+            self.views[run.run_id] = (view, cursor)
             done = view.status in ("succeeded", "failed", "canceled")
             # The durable cursor may lag: what it re-publishes, Redis skips. Save at most twice a second.
-            if done or time.monotonic() - self._saved.get(run_id, 0.0) > SAVE_EVERY:
-                self.save(run_id)
+            if done or time.monotonic() - self._saved.get(run.run_id, 0.0) > SAVE_EVERY:
+                self.save(run.run_id)
         return published
+
+    def _item(self, view: RunView, record: dg.EventLogRecord) -> Published:
+        change = view.apply(record)
+        result = None
+        if change.final_status:
+            result = {"project": view.project, "run_id": view.run_id, "status": change.final_status,
+                      "outputs": job_outputs(view.project)}
+        return Published(view.run_id, record.storage_id, view.project, view.batch, change, result)
+
+    def _ignore(self, run: dg.DagsterRun, problem: str) -> None:
+        """A run whose partition is no project id is never projected: marked done, and warned about once."""
+        partition = run.tags["dagster/partition"]
+        position = self.state.position(run.run_id)
+        if position is None or not position.done:
+            self.state.advance(run.run_id, partition, position.cursor if position else -1, True)
+        self.runs.pop(run.run_id, None)
+        if run.run_id not in self._ignored:
+            self._ignored.add(run.run_id)
+            log.warning("run %s is never projected to Redis: its partition %r is not a valid project id: %s",
+                        run.run_id, partition, problem)
 
     def save(self, run_id: str) -> None:
         """Make the run's position durable."""
@@ -144,11 +183,11 @@ class Projector:
     def sweep(self) -> int:
         """Project every run with events that may be unpublished: pending ones and recently updated ones."""
         started = time.time()
-        runs = set(self.state.pending())
+        runs = set(self.state.pending()) | set(self.faults.failing)
         for run in self.instance.get_runs(dg.RunsFilter(updated_after=_dt(self._swept_until - 5)), limit=1000):
             if "dagster/partition" in run.tags:
                 runs.add(run.run_id)
-        published = sum(self.project_run(run_id) for run_id in sorted(runs))
+        published = sum(self.project(run_id) for run_id in sorted(runs))
         for run_id in list(self.views):
             if self._saved.get(run_id, 0.0) < time.monotonic() - SAVE_EVERY:
                 self.save(run_id)
@@ -181,17 +220,20 @@ def _dt(ts: float):
     return datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
-def state_for(instance: dg.DagsterInstance) -> ProjectionState:
-    """The projection state store beside the instance's storage."""
+def state_for(instance: dg.DagsterInstance, target: Target | None = None) -> ProjectionState:
+    """The projection state of `target` (default: this process's Redis URL and prefix) beside the instance's storage."""
     from pipeline.storage.backends import postgres_url, storage_backend
 
+    digest = (target or Target.from_env()).digest
     if storage_backend() == "postgres":
-        return ProjectionState(postgres_url())
+        return ProjectionState(postgres_url(), digest)
     storage = instance.event_log_storage
     folder = Path(getattr(storage, "_base_dir", None) or Path(instance.root_directory) / "storage")
     folder.mkdir(parents=True, exist_ok=True)
-    return ProjectionState.sqlite(str(folder))
+    return ProjectionState.sqlite(str(folder), digest)
 
 
 def is_redis_down(error: BaseException) -> bool:
-    return isinstance(error, (redis.ConnectionError, redis.TimeoutError, OSError))
+    """Redis cannot be reached (the leader backs off), as opposed to a fault of one run (e.g. a
+    PermissionError reading one project's folder, which is recorded for that run alone)."""
+    return isinstance(error, (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError))
