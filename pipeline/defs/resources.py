@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import BaseModel
 
+from pipeline.defs.common import failures
 from pipeline.providers.images import ImageProvider, ProceduralImages
 from pipeline.providers.offline_text import OfflineText
 from pipeline.providers.roles import choose_avatar, choose_publisher
@@ -40,7 +41,9 @@ class ProjectIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: BaseModel) -> None:
         from pipeline.store import atomic_write
 
-        atomic_write(self._path(context), obj.model_dump_json(indent=2))
+        # a full disk (or a cancel) while saving is not retried, as in the asset bodies
+        with failures(f"saving {context.asset_key.to_user_string()}", DataFolder(data_dir=self.data_dir).root):
+            atomic_write(self._path(context), obj.model_dump_json(indent=2))
 
     def load_input(self, context: dg.InputContext) -> BaseModel:
         path = self._path(context)

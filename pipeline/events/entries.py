@@ -125,8 +125,11 @@ class RunView:
             self.finished.add(entry.step_key or "")
             self._raise(run_percent(self.selected, self.finished, None, 0.0))
         elif kind == dg.DagsterEventType.STEP_FAILURE:
-            error = event.event_specific_data.error
-            self.failed_step, self.failed_error = entry.step_key, error.message.strip() if error else fields["message"]
+            failed = event.event_specific_data
+            described = failed.user_failure_data.description if failed.user_failure_data else None
+            # a dg.Failure's own description (what, where, what to do), not "dagster...Failure: " + it
+            cause = described or (failed.error.message.strip() if failed.error else fields["message"])
+            self.failed_step, self.failed_error = entry.step_key, cause
             fields["error"] = self.failed_error or ""
         elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
             meta = event.event_specific_data.materialization.metadata

@@ -23,6 +23,8 @@ from pipeline.providers.response_cache import ResponseCache, cache_enabled
 from pipeline.providers.slots import SlotLimiter
 from pipeline.store import default_data_dir, item_key
 
+# Under `pipeline.providers`, which dagster.yaml's python_logs manages: inside a step these lines go to the
+# run's event log (UI, Redis generation_logs, `pipeline logs`) as well as to stderr.
 log = logging.getLogger(__name__)
 USER_AGENT = "content-pipeline/0.1"
 

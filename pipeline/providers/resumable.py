@@ -18,6 +18,8 @@ from pipeline.providers.errors import ProviderError, TransientProviderError
 from pipeline.providers.http import USER_AGENT, backoff_delay
 from pipeline.providers.http_errors import Hints, classify, scrub
 
+# Under `pipeline.providers`, which dagster.yaml's python_logs manages: inside a step these lines go to the
+# run's event log (UI, Redis generation_logs, `pipeline logs`) as well as to stderr.
 log = logging.getLogger(__name__)
 CHUNK_UNIT = 256 * 1024  # every chunk but the last must be a multiple of this
 _RANGE = re.compile(r"bytes=0-(\d+)")

@@ -1,6 +1,8 @@
 """The speech role, and the offline engine: piper (English voice from PyPI) or espeak-ng."""
 
+import errno
 import functools
+import os
 import shutil
 import subprocess
 import wave
@@ -43,6 +45,13 @@ class SpeechProvider(dg.ConfigurableResource):
     def rate(self, language: str) -> float:
         """Words (en) or characters (zh) per second, for the script's estimates."""
         return SPEECH_RATES.get(language, 2.6)
+
+
+def _disk_is_full(folder: Path) -> bool:
+    try:
+        return os.statvfs(folder).f_bavail == 0
+    except OSError:
+        return False
 
 
 @functools.cache
@@ -105,7 +114,12 @@ class OfflineSpeech(SpeechProvider):
             self._speak_piper(text, out_path)
         else:
             self._speak_espeak(text, engine.split(":")[1], out_path)
-        seconds, rate = wav_duration(out_path)
+        try:
+            seconds, rate = wav_duration(out_path)
+        except (EOFError, wave.Error) as e:  # a truncated file: espeak-ng exits 0 on a full disk
+            if _disk_is_full(out_path.parent):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out_path)) from e
+            raise PermanentProviderError(self.name, f"{engine} wrote no readable audio for {text[:40]!r}") from e
         if seconds <= 0:
             raise PermanentProviderError(self.name, f"{engine} produced no audio for {text[:40]!r}")
         return SpeechResult(duration=seconds, sample_rate=rate)
@@ -137,6 +151,8 @@ class OfflineSpeech(SpeechProvider):
         except subprocess.TimeoutExpired as e:
             raise TransientProviderError(self.name, "espeak-ng timed out after 120 s") from e
         except subprocess.CalledProcessError as e:
+            if _disk_is_full(out_path.parent):  # espeak-ng says only that it could not write: name the cause
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out_path)) from e
             raise PermanentProviderError(
                 self.name, f"espeak-ng failed for voice {voice!r}: {e.stderr.decode(errors='replace').strip()}",
                 hint="check the voice name with: espeak-ng --voices",

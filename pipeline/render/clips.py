@@ -44,14 +44,20 @@ def _has_audio(clip: Path) -> bool:
     return any(s.get("codec_type") == "audio" for s in ffmpeg.probe(clip)["streams"])
 
 
-def prepare_clip(clip: Path, cache: Path, width: int, height: int, fps: int, chunk_frames: int) -> Clip:
-    """The clip as access units and audio of the same length, cached by the clip's content."""
+def prepare_clip(clip: Path, cache: Path, width: int, height: int, fps: int, chunk_frames: int,
+                 progress: ffmpeg.TickFn | None = None) -> Clip:
+    """The clip as access units and audio of the same length, cached by the clip's content.
+
+    `progress` is called at least every second while the clip is transcoded.
+    """
     key = item_key("clip", CLIP_VERSION, file_digest(clip), width, height, fps, chunk_frames)
     video, audio = cache / f"{key}.h264", cache / f"{key}.wav"
     if not (video.exists() and audio.exists()):
         tmp = cache / f".{key}.h264"
-        ffmpeg.run(clip_video_args(clip, tmp, width, height, fps, chunk_frames), f"normalising clip {clip.name}")
-        ffmpeg.run(clip_audio_args(clip, audio.with_suffix(".tmp.wav")), f"extracting the audio of {clip.name}")
+        ffmpeg.run(clip_video_args(clip, tmp, width, height, fps, chunk_frames), f"normalising clip {clip.name}",
+                   progress=progress)
+        ffmpeg.run(clip_audio_args(clip, audio.with_suffix(".tmp.wav")), f"extracting the audio of {clip.name}",
+                   progress=progress)
         audio.with_suffix(".tmp.wav").replace(audio)
         tmp.replace(video)
     units = split_access_units(video.read_bytes())

@@ -1,8 +1,16 @@
-"""ffmpeg and ffprobe: argument lists (pure) and one way to run them with clear errors."""
+"""ffmpeg and ffprobe: argument lists (pure) and one way to run them with clear errors.
+
+A tool that may run long is watched (`Running.wait`): ffmpeg's `-progress` output is read while it
+runs and the caller is called back at least every second, so a long render is never silent.
+"""
 
 import json
 import shutil
 import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -12,6 +20,17 @@ class RenderError(RuntimeError):
 
 class MissingTool(RenderError):
     """A program or font the render needs is not installed: retrying cannot help."""
+
+
+class DiskFull(RenderError):
+    """A render tool ran out of disk space (or quota) writing `path`: retrying cannot help until space is freed."""
+
+    def __init__(self, what: str, reason: str, path: Path | None = None):
+        super().__init__(f"{what} failed: disk full ({reason})" + (f" writing {path}" if path else ""))
+        self.what, self.reason, self.path = what, reason, path
+
+
+FULL_DISK_MESSAGES = ("No space left on device", "Disk quota exceeded")
 
 
 def tool(name: str) -> str:
@@ -25,14 +44,54 @@ def tool(name: str) -> str:
     return path
 
 
-def run(args: list[str], what: str, timeout: float = 3600) -> subprocess.CompletedProcess:
-    """Run a tool, turning failure into a RenderError with the tail of its output."""
+@dataclass(frozen=True)
+class Tick:
+    """How far a running tool got: frames written and seconds of output (ffmpeg's -progress), seconds since start."""
+
+    frames: int = 0
+    seconds: float = 0.0
+    elapsed: float = 0.0
+
+
+TickFn = Callable[[Tick], None]
+
+
+def run(args: list[str], what: str, timeout: float = 3600,
+        progress: TickFn | None = None) -> subprocess.CompletedProcess:
+    """Run a tool, turning failure into a RenderError with the tail of its output (DiskFull for a full disk).
+
+    With `progress` (ffmpeg only), the tool reports through `-progress` and `progress` is called at
+    least every second until it ends; stdout is then not returned.
+    """
+    if progress is not None:
+        running = Running(args, what, progress=True)
+        try:
+            stderr = running.wait(progress, timeout=timeout)
+        except BaseException:
+            running.kill()
+            raise
+        return subprocess.CompletedProcess(args, 0, b"", stderr)
     try:
         return subprocess.run([tool(args[0]), *args[1:]], capture_output=True, check=True, timeout=timeout)
     except subprocess.CalledProcessError as e:
-        raise RenderError(f"{what} failed (exit {e.returncode}): {tail(e.stderr)}") from e
+        raise failure(what, e.returncode, e.stderr, args) from e
     except subprocess.TimeoutExpired as e:
         raise RenderError(f"{what} did not finish within {timeout:.0f} s") from e
+
+
+def failure(what: str, code: int, stderr: bytes | None, args: list[str]) -> RenderError:
+    """The error a tool's non-zero exit stands for: DiskFull when it ran out of space, else a RenderError."""
+    text = (stderr or b"").decode(errors="replace")
+    full = next((m for m in FULL_DISK_MESSAGES if m in text), None)
+    if full is not None:
+        return DiskFull(what, full, output_of(args))
+    return RenderError(f"{what} failed (exit {code}): {tail(stderr)}")
+
+
+def output_of(args: list[str]) -> Path | None:
+    """The file an ffmpeg command writes: its last argument (None for a pipe or the null muxer's '-')."""
+    last = args[-1] if len(args) > 1 else "-"
+    return None if last == "-" or last.startswith("pipe:") or last.startswith("-") else Path(last)
 
 
 def tail(stderr: bytes | None, lines: int = 6) -> str:
@@ -41,6 +100,93 @@ def tail(stderr: bytes | None, lines: int = 6) -> str:
     if "No space left on device" in message:
         message = "the disk is full (No space left on device): free space and run the step again"
     return message
+
+
+def progress_fields(line: str, fields: dict[str, str]) -> Tick | None:
+    """Add one line of ffmpeg's `-progress` output to `fields`; at the end of a block, the Tick it gives."""
+    key, _, value = line.strip().partition("=")
+    if not key:
+        return None
+    fields[key] = value.strip()
+    if key != "progress":
+        return None
+    frames, micros = fields.get("frame", ""), fields.get("out_time_us", "")  # "N/A" before the first frame
+    return Tick(frames=int(frames) if frames.isdigit() else 0,
+                seconds=max(int(micros), 0) / 1e6 if micros.lstrip("-").isdigit() else 0.0)
+
+
+class Running:
+    """A tool running in the background: stderr collected so it never blocks on a full pipe, and with
+    `progress` (ffmpeg), its `-progress` reports read as they come."""
+
+    def __init__(self, args: list[str], what: str, stdin: bool = False, progress: bool = False):
+        self.args, self.what = args, what
+        argv = [tool(args[0]), *(["-progress", "pipe:1", "-nostats"] if progress else []), *args[1:]]
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE if progress else subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        self._errors = bytearray()
+        self._latest = Tick()
+        self._readers = [threading.Thread(target=self._read_errors, daemon=True)]
+        if progress:
+            self._readers.append(threading.Thread(target=self._read_progress, daemon=True))
+        for reader in self._readers:
+            reader.start()
+
+    @property
+    def stdin(self):
+        return self.proc.stdin
+
+    def latest(self) -> Tick:
+        """The last progress the tool reported, with the seconds it has been running."""
+        return Tick(self._latest.frames, self._latest.seconds, time.monotonic() - self.started)
+
+    def wait(self, on_tick: TickFn | None = None, every: float = 1.0, timeout: float | None = None) -> bytes:
+        """Wait for the tool, calling `on_tick` every `every` seconds meanwhile; its stderr, or a RenderError."""
+        deadline = None if timeout is None else self.started + timeout
+        while True:
+            try:
+                code = self.proc.wait(timeout=every)
+                break
+            except subprocess.TimeoutExpired:
+                if deadline is not None and time.monotonic() > deadline:
+                    self.kill()
+                    raise RenderError(f"{self.what} did not finish within {timeout:.0f} s") from None
+                if on_tick is not None:
+                    on_tick(self.latest())
+        for reader in self._readers:
+            reader.join()
+        self._close()
+        if code != 0:
+            raise failure(self.what, code, bytes(self._errors), self.args)
+        return bytes(self._errors)
+
+    def kill(self) -> None:
+        """Stop the tool and reap it, whatever state it is in."""
+        self.proc.kill()
+        self.proc.wait()
+        for reader in self._readers:
+            reader.join(timeout=5)
+        self._close()
+
+    def _close(self) -> None:
+        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if pipe is not None and not pipe.closed:
+                try:
+                    pipe.close()
+                except BrokenPipeError:
+                    pass  # an encoder that died with input still buffered
+
+    def _read_errors(self) -> None:
+        self._errors.extend(self.proc.stderr.read())  # type: ignore[union-attr]
+
+    def _read_progress(self) -> None:
+        fields: dict[str, str] = {}
+        for raw in self.proc.stdout:  # type: ignore[union-attr]
+            tick = progress_fields(raw.decode(errors="replace"), fields)
+            if tick is not None:
+                self._latest = tick
 
 
 X264_STILL = ["-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-crf", "20",

@@ -9,8 +9,6 @@ content that made them, so a re-render encodes only stills that changed.
 """
 
 import shutil
-import subprocess
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,30 +73,35 @@ class RenderResult:
 
 
 ProgressFn = Callable[[int, int, str], None]
+MUX_UNIT = CHUNK_FRAMES  # output frames assembled and muxed per unit of work: copying is cheap next to encoding
+
+
+class _Work:
+    """The render's progress as one count of units: a frame encoded (still chunk or moving) is one unit,
+    and `MUX_UNIT` output frames assembled and muxed are one more; every long wait reports where it is."""
+
+    def __init__(self, report: ProgressFn, total: int):
+        self.report, self.total, self.done = report, max(total, 1), 0
+
+    def at(self, done: int, message: str) -> None:
+        self.report(min(self.done + done, self.total), self.total, message)
+
+    def add(self, units: int) -> None:
+        self.done += units
 
 
 def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None) -> RenderResult:
-    """Render the request's shots over its audio into an H.264/AAC MP4."""
-    report = progress or (lambda done, total, message: None)
+    """Render the request's shots over its audio into an H.264/AAC MP4.
+
+    `progress(done, total, message)` is called throughout: per still composed, and every second while
+    an ffmpeg process (encoder, moving segment, clip, mux) works, so a render is never long silent.
+    """
     spans = frame_spans([s.start for s in request.shots], request.total, request.fps)
     total_frames = sum(spans)
     if total_frames <= 0:
         raise RenderError("nothing to render: the narration is shorter than one frame")
     request.work_dir.mkdir(parents=True, exist_ok=True)
     request.chunk_cache.mkdir(parents=True, exist_ok=True)
-
-    clips = [prepare_clip(c, request.chunk_cache, request.width, request.height, request.fps, CHUNK_FRAMES)
-             if c else None for c in (request.intro, request.outro)]
-    audio_in = request.audio
-    if any(clips):
-        silence = np.zeros(0, np.int16)
-        audio_in = join_audio([c.audio if c else silence for c in clips], request.audio,
-                              request.work_dir / "audio-with-presenter.wav")
-    audio_out = request.chunk_cache / f"{item_key('aac', RENDER_VERSION, file_digest(audio_in))}.m4a"
-    audio = None
-    if not audio_out.exists():  # a re-render whose narration did not change reuses the encoded track
-        audio = _start(ffmpeg.aac_args(audio_in, audio_out.with_name(f".{audio_out.name}")),
-                       "AAC encoding of the narration")
 
     digests: dict[Path, str] = {}
     logo_digest = file_digest(request.logo) if request.logo else None
@@ -112,19 +115,61 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
     keys = [p.key for p in pieces if not p.motion]
     missing = {p.key: p.shots[0] for p in pieces if not p.motion and p.frames > 0
                and not (request.chunk_cache / f"{p.key}.h264").exists()}
+    moving = list({p.key: p for p in pieces if p.motion and p.frames > 0
+                   and not (request.chunk_cache / f"{p.key}.h264").exists()}.values())
+    work = _Work(progress or (lambda done, total, message: None),
+                 len(missing) * CHUNK_FRAMES + sum(p.frames for p in moving) + total_frames // MUX_UNIT + 1)
+
+    clips = [_clip(request, c, work) if c else None for c in (request.intro, request.outro)]
+    audio_in = request.audio
+    if any(clips):
+        silence = np.zeros(0, np.int16)
+        audio_in = join_audio([c.audio if c else silence for c in clips], request.audio,
+                              request.work_dir / "audio-with-presenter.wav")
+    audio_out = request.chunk_cache / f"{item_key('aac', RENDER_VERSION, file_digest(audio_in))}.m4a"
+    audio = None
+    if not audio_out.exists():  # a re-render whose narration did not change reuses the encoded track
+        audio = ffmpeg.Running(ffmpeg.aac_args(audio_in, audio_out.with_name(f".{audio_out.name}")),
+                            "AAC encoding of the narration")
     try:
-        _encode_chunks(request, missing, report)
-        for piece in pieces:
-            if piece.motion and not (request.chunk_cache / f"{piece.key}.h264").exists():
-                _render_motion(request, piece)
+        _encode_chunks(request, missing, work)
+        for piece in moving:
+            _render_motion(request, piece, work)
+        stream = _assemble(request, pieces, clips, work)
+        if audio is not None:
+            audio.wait(lambda t: work.at(0, f"encoding the narration's audio ({t.elapsed:.0f} s)"))
+            audio_out.with_name(f".{audio_out.name}").replace(audio_out)
     except BaseException:
         if audio is not None:
             audio.kill()
-            _finish_quietly(audio)
         raise
+    request.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = request.out.with_name(f".{request.out.stem}.tmp.mp4")
+    seconds = total_frames / request.fps
+    ffmpeg.run(ffmpeg.mux_args(stream, audio_out, tmp, request.fps, request.title), "muxing the MP4",
+               progress=lambda t: work.at(round(t.seconds * request.fps) // MUX_UNIT,
+                                          f"muxing the MP4: {t.seconds:.0f} of {seconds:.0f} s"))
+    tmp.replace(request.out)
+    stream.unlink(missing_ok=True)
+    extra = [c.seconds(request.fps) if c else 0.0 for c in clips]
+    total_frames += sum(len(c.units) for c in clips if c)
+    work.report(work.total, work.total, f"rendered {total_frames} frames")
+    return RenderResult(path=request.out, frames=total_frames, stills=len(set(keys)),
+                        stills_encoded=len(missing), encoded_frames=len(missing) * CHUNK_FRAMES,
+                        motion_segments=sum(1 for p in pieces if p.motion),
+                        intro_seconds=extra[0], outro_seconds=extra[1])
 
+
+def _clip(request: RenderRequest, clip: Path, work: _Work):
+    return prepare_clip(clip, request.chunk_cache, request.width, request.height, request.fps, CHUNK_FRAMES,
+                        progress=lambda t: work.at(0, f"preparing the presenter clip {clip.name} ({t.elapsed:.0f} s)"))
+
+
+def _assemble(request: RenderRequest, pieces: list["_Piece"], clips: list, work: _Work) -> Path:
+    """The video stream: clip, then each piece's chunks (repeated and cut for stills), then clip."""
     stream = request.work_dir / "video.h264"
     cache: dict[str, list[bytes]] = {}
+    written = 0
     with open(stream, "wb") as out:
         if clips[0]:
             out.write(b"".join(clips[0].units))
@@ -136,29 +181,17 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
             units = cache[piece.key]
             if piece.motion:
                 out.write(b"".join(units))
-                continue
-            whole, rest = divmod(piece.frames, len(units))
-            chunk = b"".join(units)
-            for _ in range(whole):
-                out.write(chunk)
-            out.write(b"".join(units[:rest]))
+            else:
+                whole, rest = divmod(piece.frames, len(units))
+                chunk = b"".join(units)
+                for _ in range(whole):
+                    out.write(chunk)
+                out.write(b"".join(units[:rest]))
+            written += piece.frames
+            work.at(0, f"assembling the video stream: {written} frames")
         if clips[1]:
             out.write(b"".join(clips[1].units))
-    if audio is not None:
-        _finish(audio, "AAC encoding of the narration")
-        audio_out.with_name(f".{audio_out.name}").replace(audio_out)
-    request.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = request.out.with_name(f".{request.out.stem}.tmp.mp4")
-    ffmpeg.run(ffmpeg.mux_args(stream, audio_out, tmp, request.fps, request.title), "muxing the MP4")
-    tmp.replace(request.out)
-    stream.unlink(missing_ok=True)
-    extra = [c.seconds(request.fps) if c else 0.0 for c in clips]
-    total_frames += sum(len(c.units) for c in clips if c)
-    report(total_frames, total_frames, f"rendered {total_frames} frames")
-    return RenderResult(path=request.out, frames=total_frames, stills=len(set(keys)),
-                        stills_encoded=len(missing), encoded_frames=len(missing) * CHUNK_FRAMES,
-                        motion_segments=sum(1 for p in pieces if p.motion),
-                        intro_seconds=extra[0], outro_seconds=extra[1])
+    return stream
 
 
 @dataclass
@@ -194,87 +227,61 @@ def _pieces(request: RenderRequest, spans: list[int], digest, logo_digest: str |
     return pieces
 
 
-def _render_motion(request: RenderRequest, piece: _Piece) -> None:
+def _render_motion(request: RenderRequest, piece: _Piece, work: _Work) -> None:
     """Render a moving segment: every frame of its cues, subtitles overlaid at their frames."""
     from pipeline.render.motion import motion_args
     from pipeline.render.stills import compose_still, subtitle_layer
 
     size = (request.width, request.height)
-    work = request.work_dir / f"motion-{piece.key}"
-    work.mkdir(parents=True, exist_ok=True)
-    base = work / "base.png"
+    folder = request.work_dir / f"motion-{piece.key}"
+    folder.mkdir(parents=True, exist_ok=True)
+    base = folder / "base.png"
     compose_still(piece.shots[0].image, "", request.language, size).save(base)
     layers, first = [], 0
+    segment = piece.shots[0].segment
     for n, (shot, frames) in enumerate(zip(piece.shots, piece.spans)):
+        work.at(0, f"moving segment {segment}: subtitle {n + 1} of {len(piece.shots)}")
         if frames and shot.text:
-            layer = work / f"sub-{n}.png"
+            layer = folder / f"sub-{n}.png"
             subtitle_layer(shot.text, request.language, size).save(layer)
             layers.append((layer, first, first + frames - 1))
         first += frames
-    raw = work / "motion.h264"
+    raw = folder / "motion.h264"
     ffmpeg.run(motion_args(base, layers, request.logo, raw, piece.frames, request.width, request.height,
-                           request.fps, CHUNK_FRAMES), f"rendering the moving segment {piece.shots[0].segment}")
+                           request.fps, CHUNK_FRAMES), f"rendering the moving segment {segment}",
+               progress=lambda t: work.at(t.frames, f"moving segment {segment}: frame {t.frames} of {piece.frames}"))
+    work.add(piece.frames)
     units = split_access_units(raw.read_bytes())
     if len(units) != piece.frames:
         raise RenderError(f"the moving segment came out with {len(units)} frames for {piece.frames}")
     atomic_write(request.chunk_cache / f"{piece.key}.h264", raw.read_bytes())
-    shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
-def _encode_chunks(request: RenderRequest, missing: dict[str, Shot], report: ProgressFn) -> None:
+def _encode_chunks(request: RenderRequest, missing: dict[str, Shot], work: _Work) -> None:
     """Compose and encode every missing still in one ffmpeg process, then cut its output into chunks."""
     if not missing:
         return
     raw = request.work_dir / "chunks.h264"
     args = ffmpeg.chunk_encode_args(raw, request.width, request.height, request.fps, CHUNK_FRAMES)
-    encoder = _start(args, "encoding video chunks", stdin=True)
+    encoder = ffmpeg.Running(args, "encoding video chunks", stdin=True, progress=True)
     total = len(missing) * CHUNK_FRAMES
     maker = StillMaker(request.language, (request.width, request.height), request.logo)
     try:
         for n, shot in enumerate(missing.values()):
+            work.at(n * CHUNK_FRAMES, f"encoding still {n + 1} of {len(missing)}")
             encoder.stdin.write(maker.frame(shot.image, shot.text))  # type: ignore[union-attr]
-            report(n * CHUNK_FRAMES, total, f"encoding still {n + 1} of {len(missing)}")
         encoder.stdin.close()  # type: ignore[union-attr]
     except BrokenPipeError:
-        pass  # the encoder died; _finish reports why
+        pass  # the encoder died; wait() reports why
     except BaseException:
         encoder.kill()
-        _finish_quietly(encoder)
         raise
-    _finish(encoder, "encoding video chunks")
+    encoder.wait(lambda t: work.at(t.frames, f"encoding video chunks: frame {t.frames} of {total}"))
+    work.add(total)
     units = split_access_units(raw.read_bytes())
     if len(units) != total:
         raise RenderError(f"the encoder returned {len(units)} frames for {total}: cannot cut chunks")
     for n, key in enumerate(missing):
         atomic_write(request.chunk_cache / f"{key}.h264", b"".join(units[n * CHUNK_FRAMES:(n + 1) * CHUNK_FRAMES]))
     raw.unlink(missing_ok=True)
-
-
-def _start(args: list[str], what: str, stdin: bool = False) -> subprocess.Popen:
-    """Start a tool in the background; its stderr is collected so it can never block on a full pipe."""
-    proc = subprocess.Popen([ffmpeg.tool(args[0]), *args[1:]], stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    errors = bytearray()
-    reader = threading.Thread(target=lambda: errors.extend(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
-    reader.start()
-    proc.collected = (errors, reader)  # type: ignore[attr-defined]
-    return proc
-
-
-def _finish_quietly(proc: subprocess.Popen) -> None:
-    try:
-        _finish(proc, "")
-    except RenderError:
-        pass
-
-
-def _finish(proc: subprocess.Popen, what: str) -> None:
-    """Wait for a tool started with _start; a RenderError with its output if it failed."""
-    code = proc.wait()
-    errors, reader = proc.collected  # type: ignore[attr-defined]
-    reader.join()
-    proc.stderr.close()  # type: ignore[union-attr]
-    if proc.stdin is not None and not proc.stdin.closed:
-        proc.stdin.close()
-    if code != 0:
-        raise RenderError(f"{what} failed (exit {code}): {ffmpeg.tail(bytes(errors))}")

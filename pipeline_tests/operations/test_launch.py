@@ -95,6 +95,10 @@ def test_cancel_then_resume_reuses_finished_items(redis_server, services, data_d
     client.terminate(run_id)
     assert client.wait(run_id, timeout=120)["status"] == "CANCELED"
     assert final_entry(r, brief.project_id, run_id)["type"] == "task_canceled"
+    # the interrupted step failed; it was never put up for retry (dagster#15026), in the log nor in Redis
+    assert "STEP_UP_FOR_RETRY" not in [e["dagster_event"] for e in entries(r, brief.project_id, run_id)]
+    with dg.DagsterInstance.get() as instance:
+        assert not instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY).records
     progress = json.loads(r.get(f"{__import__('os').environ['PIPELINE_REDIS_PREFIX']}generation_progress:{brief.project_id}"))
     assert progress["status"] == "canceled"
     spoken_before = len(list(ProjectFiles(data_dir, brief.project_id).path("narration", "items").glob("*.wav")))

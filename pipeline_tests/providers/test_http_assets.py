@@ -130,3 +130,31 @@ def test_whole_project_over_the_loopback_api(openai_api, data_dir, keyed, caplog
                         instance=instance, **providers)
     assert again.success
     assert {path: openai_api.count(path) for path in calls} == calls
+
+
+def test_transport_retry_is_a_warning_in_the_runs_event_log(openai_api, data_dir, keyed, redis_server, instance):
+    """On the project's instance (dagster.yaml's python_logs), a provider's retry reaches the run's own log."""
+    import re
+
+    from pipeline_tests.events.streams import client, final_entry
+    from pipeline_tests.events.streams import key as redis_key
+
+    brief = small_brief("http-retry-log")
+    openai_api.push(fakes.unavailable())  # the outline's first request: 503, then answered
+    result = materialize(brief, data_dir, ["brief", "outline"], instance=instance,
+                         text_provider=_http(OpenAIText, openai_api, data_dir))
+    assert result.success and openai_api.count("/chat/completions") == 2
+    warnings = [r for r in instance.all_logs(result.run_id)
+                if r.dagster_event is None and r.level == logging.WARNING and "retry" in r.user_message]
+    assert len(warnings) == 1, [r.user_message for r in warnings]
+    line = warnings[0]
+    assert line.step_key == "outline"
+    assert "503 Service Unavailable" in line.user_message and "retry 1 of 3" in line.user_message
+    assert re.search(r"retry 1 of 3 in \d+\.\d\d s", line.user_message), line.user_message
+    assert KEY not in line.user_message
+    _assert_no_key_in_run(instance, result.run_id)
+
+    r = client()  # and so in the project's logs in Redis, which `pipeline logs` reads
+    final_entry(r, brief.project_id, result.run_id)
+    logs = [json.loads(x) for x in r.lrange(redis_key(f"generation_logs:{brief.project_id}"), 0, -1)]
+    assert [x for x in logs if x["level"] == "WARNING" and "retry 1 of 3" in x["message"] and "503" in x["message"]]

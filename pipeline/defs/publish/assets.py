@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 
 from pipeline.brief import Brief
-from pipeline.defs.common import ASSET_DEFAULTS, failures
+from pipeline.defs.common import ASSET_DEFAULTS, failures, step_boundary
 from pipeline.defs.publish.models import Publication
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Script, Thumbnail, Video
@@ -29,6 +29,7 @@ def package_for(brief: Brief, script: Script, video: Video, thumbnail: Thumbnail
 
 
 @dg.asset(group_name="publish", **ASSET_DEFAULTS)
+@step_boundary
 def publication(context: dg.AssetExecutionContext, brief: Brief, script: Script, video: Video, thumbnail: Thumbnail,
                 publisher: Publisher, files: DataFolder) -> Publication:
     """The video published: a local export folder by default, YouTube when configured."""

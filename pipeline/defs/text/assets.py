@@ -6,7 +6,7 @@ import dagster as dg
 
 from pipeline.brief import NOT_TEXT_FIELDS, Brief, BriefError, parse_brief
 from pipeline.defs.checks import chapters_missing
-from pipeline.defs.common import ASSET_DEFAULTS, failures
+from pipeline.defs.common import ASSET_DEFAULTS, failures, step_boundary
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.text import prompts
 from pipeline.defs.text.models import Chapter, ChapterMemory, Chapters, Manuscript, MemoryNote, Outline
@@ -25,6 +25,7 @@ def words(text: str, language: str) -> int:
 
 
 @dg.asset(config_schema=dg.Permissive(), group_name="text", **ASSET_DEFAULTS)
+@step_boundary
 def brief(context: dg.AssetExecutionContext, files: DataFolder, speech_provider: SpeechProvider) -> Brief:
     """The project's brief, from run config, validated."""
     data = dict(context.op_execution_context.op_config or {})
@@ -53,6 +54,7 @@ def _system(b: Brief) -> str:
 
 
 @dg.asset(group_name="text", **ASSET_DEFAULTS)
+@step_boundary
 def outline(context: dg.AssetExecutionContext, brief: Brief, text_provider: TextProvider,
             files: DataFolder) -> Outline:
     """Title, logline and chapter plan (and a story bible for novels)."""
@@ -86,6 +88,7 @@ def outline(context: dg.AssetExecutionContext, brief: Brief, text_provider: Text
 
 @dg.asset(group_name="text", check_specs=[dg.AssetCheckSpec("every_outline_chapter_written", asset="chapters")],
           **ASSET_DEFAULTS)
+@step_boundary
 def chapters(context: dg.AssetExecutionContext, brief: Brief, outline: Outline, text_provider: TextProvider,
              files: DataFolder):
     """One text per outline chapter, written with a memory of the earlier ones; checkpointed."""
@@ -151,6 +154,7 @@ def _write_chapter(brief, outline, plan, memory, sources, inputs, text_provider:
 
 
 @dg.asset(group_name="text", **ASSET_DEFAULTS)
+@step_boundary
 def manuscript(context: dg.AssetExecutionContext, brief: Brief, outline: Outline, chapters: Chapters,
                files: DataFolder) -> Manuscript:
     """The chapters merged into one Markdown book with a table of contents and references."""

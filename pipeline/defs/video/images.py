@@ -7,7 +7,7 @@ import dagster as dg
 from PIL import Image, ImageDraw
 
 from pipeline.brief import Brief
-from pipeline.defs.common import ASSET_DEFAULTS
+from pipeline.defs.common import ASSET_DEFAULTS, step_boundary
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Images, Script, SegmentImage
 from pipeline.events.progress import Progress
@@ -41,6 +41,7 @@ def image_outcome(failures: dict[int, ProviderError], total: int) -> tuple[str, 
 
 
 @dg.asset(group_name="video", **ASSET_DEFAULTS)
+@step_boundary
 def images(context: dg.AssetExecutionContext, brief: Brief, script: Script, image_provider: ImageProvider,
            files: DataFolder) -> Images:
     """One image per segment, a bounded number in flight; checkpointed image by image."""

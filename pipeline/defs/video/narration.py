@@ -9,7 +9,7 @@ import numpy as np
 
 from pipeline.brief import Brief
 from pipeline.defs.checks import cue_gaps
-from pipeline.defs.common import ASSET_DEFAULTS, failures
+from pipeline.defs.common import ASSET_DEFAULTS, failures, step_boundary
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Cue, Narration, Script
 from pipeline.events.progress import Progress
@@ -60,16 +60,22 @@ def assemble_track(parts: list[tuple[Path, float]], out: Path) -> tuple[list[tup
     return spans, rate
 
 
-def normalise_loudness(raw: Path, out: Path, target: float = LOUDNESS_TARGET) -> float:
-    """Two-pass EBU R128 normalisation to `target` LUFS, 48 kHz mono; returns the output's loudness."""
-    measured = ffmpeg.parse_loudnorm(ffmpeg.run(ffmpeg.loudnorm_measure_args(raw, target), "loudness measurement").stderr)
+def normalise_loudness(raw: Path, out: Path, target: float = LOUDNESS_TARGET,
+                       progress: ffmpeg.TickFn | None = None) -> float:
+    """Two-pass EBU R128 normalisation to `target` LUFS, 48 kHz mono; returns the output's loudness.
+
+    `progress` is called at least every second while ffmpeg works.
+    """
+    measured = ffmpeg.parse_loudnorm(ffmpeg.run(ffmpeg.loudnorm_measure_args(raw, target), "loudness measurement",
+                                                progress=progress).stderr)
     applied = ffmpeg.parse_loudnorm(ffmpeg.run(ffmpeg.loudnorm_apply_args(raw, out, target, measured),
-                                               "loudness normalisation").stderr)
+                                               "loudness normalisation", progress=progress).stderr)
     return float(applied["output_i"])
 
 
 @dg.asset(group_name="video", check_specs=[dg.AssetCheckSpec("subtitles_cover_narration", asset="narration")],
           **ASSET_DEFAULTS)
+@step_boundary
 def narration(context: dg.AssetExecutionContext, brief: Brief, script: Script, speech_provider: SpeechProvider,
               files: DataFolder):
     """Speech for every subtitle cue, and the full track timed from the real audio."""
@@ -78,7 +84,7 @@ def narration(context: dg.AssetExecutionContext, brief: Brief, script: Script, s
     speech_provider = usage.speech(speech_provider)
     voice = speech_provider.voice_id(brief.language, brief.video.voice)
     lines = [(seg.index, text) for seg in script.segments for text in split_cues(seg.text, brief.language)]
-    progress = Progress(context, len(lines), "cues")
+    progress = Progress(context, len(lines) + 1, "cues")  # the track is the last unit
     parts, spoken = [], 0
     for n, (segment, text) in enumerate(lines):
         path = folder.item("narration", item_key(speech_provider.name, voice, brief.language, text), "wav")
@@ -96,17 +102,23 @@ def narration(context: dg.AssetExecutionContext, brief: Brief, script: Script, s
                          ffmpeg.PEAK_LIMIT)
     normalised = folder.item("narration", track_key, "wav")
     raw = folder.path("narration", "raw.wav")
+
+    def working(tick: ffmpeg.Tick) -> None:
+        progress.report(len(lines), f"normalising the track's loudness: {tick.seconds:.0f} s of audio done")
+
     with failures("narration track"):
         spans, _ = assemble_track(parts, raw)
         if not normalised.exists():
             tmp = normalised.with_name(f".{normalised.name}")
-            normalise_loudness(raw, tmp)
+            normalise_loudness(raw, tmp, progress=working)
             tmp.replace(normalised)
-    loudness = float(ffmpeg.parse_loudnorm(ffmpeg.run(ffmpeg.loudnorm_measure_args(normalised, LOUDNESS_TARGET, False),
-                                                      "loudness measurement").stderr)["input_i"])
+        loudness = float(ffmpeg.parse_loudnorm(ffmpeg.run(
+            ffmpeg.loudnorm_measure_args(normalised, LOUDNESS_TARGET, False), "loudness measurement",
+            progress=working).stderr)["input_i"])
     track = folder.path("narration.wav")
     shutil.copyfile(normalised, track)
     raw.unlink(missing_ok=True)
+    progress.report(progress.total, f"track of {len(lines)} cues assembled", force=True)
     cues = [Cue(index=n, segment=seg, text=text, start=round(a, 4), end=round(b, 4), audio=folder.rel(p))
             for n, ((seg, text), (a, b), (p, _)) in enumerate(zip(lines, spans, parts))]
     value = Narration(path=folder.rel(track), duration=round(spans[-1][1], 4), sample_rate=48000,

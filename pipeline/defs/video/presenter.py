@@ -6,7 +6,7 @@ import dagster as dg
 from pydantic import BaseModel
 
 from pipeline.brief import Brief
-from pipeline.defs.common import ASSET_DEFAULTS, failures
+from pipeline.defs.common import ASSET_DEFAULTS, failures, step_boundary
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Script
 from pipeline.providers.avatar import AvatarProvider
@@ -33,6 +33,7 @@ def presenter_texts(brief: Brief, script: Script) -> dict[str, str]:
 
 
 @dg.asset(group_name="video", **ASSET_DEFAULTS)
+@step_boundary
 def presenter(context: dg.AssetExecutionContext, brief: Brief, script: Script, avatar_provider: AvatarProvider,
               files: DataFolder) -> Presenter:
     """Presenter clips for the intro and outro (none unless an avatar provider is configured)."""

@@ -4,7 +4,7 @@ import dagster as dg
 
 from pipeline.brief import Brief, check_logo
 from pipeline.defs.checks import duration_mismatch
-from pipeline.defs.common import ASSET_DEFAULTS, failures
+from pipeline.defs.common import ASSET_DEFAULTS, failures, step_boundary
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Images, Narration, Script, Thumbnail, Video
 from pipeline.defs.video.presenter import Presenter
@@ -35,6 +35,7 @@ def probe_video(path) -> dict:
 
 @dg.asset(group_name="video", pool="render",
           check_specs=[dg.AssetCheckSpec("video_duration_matches_narration", asset="video")], **ASSET_DEFAULTS)
+@step_boundary
 def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narration: Narration, images: Images,
           presenter: Presenter, files: DataFolder):
     """1080p30 H.264/AAC MP4 with burned-in subtitles (and presenter clips); SRT and WebVTT beside it."""
@@ -85,6 +86,7 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
 
 
 @dg.asset(group_name="video", **ASSET_DEFAULTS)
+@step_boundary
 def thumbnail(context: dg.AssetExecutionContext, brief: Brief, script: Script, images: Images,
               files: DataFolder) -> Thumbnail:
     """1280x720 JPEG: the first good image with the title set over it."""

@@ -4,7 +4,7 @@ import dagster as dg
 
 from pipeline.brief import Brief
 from pipeline.defs.checks import script_violations
-from pipeline.defs.common import ASSET_DEFAULTS, failures
+from pipeline.defs.common import ASSET_DEFAULTS, failures, step_boundary
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.text import prompts
 from pipeline.defs.text.models import Chapters, Outline
@@ -22,6 +22,7 @@ def script_bounds(brief: Brief) -> ScriptBounds:
 
 
 @dg.asset(group_name="video", check_specs=[dg.AssetCheckSpec("script_timing", asset="script")], **ASSET_DEFAULTS)
+@step_boundary
 def script(context: dg.AssetExecutionContext, brief: Brief, outline: Outline, chapters: Chapters,
            text_provider: TextProvider, speech_provider: SpeechProvider, files: DataFolder):
     """Intro, segments and outro with text, duration and an image description each."""
