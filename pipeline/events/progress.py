@@ -4,12 +4,15 @@ Each report is an `AssetObservation` of the running asset with the metadata belo
 it on the asset's timeline and the Redis projection can turn it into `generation_progress`.
 """
 
+import contextlib
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 
 PROGRESS_TAG = "pipeline/progress"
+HEARTBEAT = 4.0  # seconds between reports while a step waits on one long call (a model, a poll, an upload)
 
 # Relative cost of each asset, used to turn step progress into run progress.
 STAGE_WEIGHTS = {
@@ -51,13 +54,40 @@ class Progress:
         self.interval = interval
         self.clock = clock
         self._last: float | None = None
+        self._done = 0
+        self._where: dict[str, int | str | None] = {"chapter": None, "scene": None}
+        self._lock = threading.Lock()  # the heartbeat reports from its own thread
+
+    @contextlib.contextmanager
+    def waiting(self, what: str, every: float = HEARTBEAT) -> Iterator[None]:
+        """While the body blocks on one long call, report `what` and the seconds waited every `every` s,
+        so a step is never silent for long (a model writing a chapter, a presenter clip being made)."""
+        stop = threading.Event()
+        started = self.clock()
+
+        def beat() -> None:
+            while not stop.wait(every):
+                self.report(self._done, f"{what} ({self.clock() - started:.0f} s)", force=True, **self._where)
+
+        thread = threading.Thread(target=beat, name="progress-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def report(self, done: int, message: str, *, chapter: int | None = None, scene: str | None = None,
                force: bool = False) -> None:
+        with self._lock:
+            self._report(done, message, chapter, scene, force)
+
+    def _report(self, done: int, message: str, chapter: int | None, scene: str | None, force: bool) -> None:
         now = self.clock()
         if not force and done < self.total and self._last is not None and now - self._last < self.interval:
             return
-        self._last = now
+        self._last, self._done = now, done
+        self._where = {"chapter": chapter, "scene": scene}
         metadata: dict[str, dg.RawMetadataValue] = {
             PROGRESS_TAG: True,
             "done": done,

@@ -47,7 +47,7 @@ def publication(context: dg.AssetExecutionContext, brief: Brief, script: Script,
         progress.total = max(total, 1)
         progress.report(done, message)
 
-    with failures(f"publication ({publisher.name})"):
+    with failures(f"publication ({publisher.name})"), progress.waiting(f"{publisher.name} publishes the video"):
         result = publisher.publish(package, on_progress)
     value = Publication(publisher=publisher.name, url=result.url, folder=result.folder, video_id=result.video_id,
                         privacy=package.privacy, publish_at=package.publish_at, files=result.files)

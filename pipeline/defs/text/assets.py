@@ -75,7 +75,7 @@ def outline(context: dg.AssetExecutionContext, brief: Brief, text_provider: Text
             n = len(o.chapters)
             return [] if n == brief.chapters else [f"chapters: {n} planned, the brief asks for {brief.chapters}"]
 
-        with failures("outline"):
+        with failures("outline"), Progress(context, 1, "outlines").waiting(f"{text_provider.name} plans the outline"):
             value, _ = ask_structured(text_provider, request, Outline, rules)
         source = text_provider.name
     context.add_output_metadata({
@@ -109,7 +109,8 @@ def chapters(context: dg.AssetExecutionContext, brief: Brief, outline: Outline, 
         if item.exists():
             saved = json.loads(item.read_text(encoding="utf-8"))
         else:
-            with failures(f"chapter {plan.index}"):
+            with failures(f"chapter {plan.index}"), progress.waiting(
+                    f"{text_provider.name} writes chapter {plan.index} of {len(outline.chapters)}"):
                 saved = _write_chapter(brief, outline, plan, memory, sources, inputs, text_provider, given)
             atomic_write(item, json.dumps(saved, ensure_ascii=False))
             generated += 1

@@ -9,6 +9,7 @@ from pipeline.brief import Brief
 from pipeline.defs.common import ASSET_DEFAULTS, failures, step_boundary
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Script
+from pipeline.events.progress import Progress
 from pipeline.providers.avatar import AvatarProvider
 from pipeline.render import ffmpeg
 from pipeline.usage import Usage, meter
@@ -46,14 +47,18 @@ def presenter(context: dg.AssetExecutionContext, brief: Brief, script: Script, a
     clips: dict[str, str] = {}
     facts: dict[str, dict] = {}
     made = 0
-    for part, text in presenter_texts(brief, script).items():
+    said = presenter_texts(brief, script)
+    progress = Progress(context, len(said), "clips")
+    for n, (part, text) in enumerate(said.items()):
         key = avatar_provider.clip_key(text, brief.language)
         path = folder.item("presenter", key, "mp4")
         new = not path.exists()
         with failures(f"presenter {part}"):
             if new:
-                avatar_provider.make_clip(text, brief.language, path)
+                with progress.waiting(f"{avatar_provider.name} makes the {part} clip"):
+                    avatar_provider.make_clip(text, brief.language, path)
             facts[part] = clip_facts(path)
+        progress.report(n + 1, f"{part} clip ready", force=True)
         if new:
             made += 1
             usage.record(f"avatar:{key}", Usage(avatar_seconds=facts[part]["seconds"]), avatar_provider.name)

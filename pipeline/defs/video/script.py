@@ -9,6 +9,7 @@ from pipeline.defs.resources import DataFolder
 from pipeline.defs.text import prompts
 from pipeline.defs.text.models import Chapters, Outline
 from pipeline.defs.video.models import Script, ScriptBounds
+from pipeline.events.progress import Progress
 from pipeline.providers.speech import SpeechProvider
 from pipeline.providers.structured import ask_structured
 from pipeline.providers.text import TextProvider, TextRequest
@@ -42,7 +43,7 @@ def script(context: dg.AssetExecutionContext, brief: Brief, outline: Outline, ch
                 "rate": rate, "chapters": [c.model_dump(include={"index", "title", "summary", "text"})
                                            for c in chapters.chapters]},
     )
-    with failures("script"):
+    with failures("script"), Progress(context, 1, "scripts").waiting(f"{text_provider.name} writes the script"):
         value, responses = ask_structured(text_provider, request, Script, lambda s: script_violations(s, bounds))
     yield dg.Output(value, metadata={
         **usage.finish(),
