@@ -38,6 +38,7 @@ services:
 	@bash scripts/services.sh
 
 test: setup services
+	PIPELINE_EVENTS=off VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs  # the definitions load (no projection)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: setup

@@ -16,23 +16,11 @@ from pydantic import (
 )
 
 from pipeline.defs.text.models import Outline
-from pipeline.documents import UnreadableDocument, check_logo, read_context_file, read_document, resolve_data_path
+from pipeline.documents import UnreadableDocument, check_logo, read_context_file, read_document
 from pipeline.ids import project_id_problem
+from pipeline.rules.script import most_segments
+from pipeline.stages import STAGES
 
-# The assets of `produce_project`, upstream first. `stop_at` names one of them.
-STAGES = (
-    "brief",
-    "outline",
-    "chapters",
-    "manuscript",
-    "script",
-    "narration",
-    "images",
-    "presenter",
-    "video",
-    "thumbnail",
-    "publication",
-)
 # Brief fields that change no text: left out of the text checkpoints' keys, so editing them reuses chapters.
 NOT_TEXT_FIELDS = frozenset({"presenter", "publish", "budget"})
 LANGUAGES = ("en", "zh")
@@ -88,7 +76,7 @@ class VideoSettings(BaseModel):
     @model_validator(mode="after")
     def _bounds_ordered(self) -> "VideoSettings":
         if isinstance(self.ken_burns, list) and self.ken_burns:
-            most = int(self.total_max_seconds // self.segment_min_seconds) + 2  # with intro and outro
+            most = most_segments(self.total_max_seconds, self.segment_min_seconds)
             wrong = [i for i in self.ken_burns if not 0 <= i < most]
             if wrong:
                 raise ValueError(f"ken_burns: segment indexes {wrong} are out of range: a script of at most "

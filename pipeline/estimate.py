@@ -5,27 +5,27 @@ prompts the text assets send; repairs and retries are not counted. Prices come f
 `PIPELINE_PRICE_*` variables; a role served offline costs nothing, a price not set is unknown.
 """
 
-import argparse
 import json
 import math
 import os
-import sys
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from pipeline.brief import Brief, BriefError, load_brief
+from pipeline.brief import Brief
 from pipeline.defs.text import prompts
 from pipeline.defs.text.models import MemoryNote, Outline
 from pipeline.defs.video.models import Script
-from pipeline.defs.video.script import script_bounds
-from pipeline.providers.composer.script import segment_count
-from pipeline.providers.speech import SPEECH_RATES
+from pipeline.providers.catalog import ROLES
+from pipeline.providers.structured import JSON_ANSWER
+from pipeline.rules.script import bounds_of, segment_count
+from pipeline.rules.units import estimate_seconds, length_units
 from pipeline.store import default_data_dir
 
 PRICES = {"text_in": "PIPELINE_PRICE_TEXT_INPUT_PER_1K", "text_out": "PIPELINE_PRICE_TEXT_OUTPUT_PER_1K",
           "image": "PIPELINE_PRICE_IMAGE", "speech": "PIPELINE_PRICE_SPEECH_PER_MINUTE",
           "avatar": "PIPELINE_PRICE_AVATAR_PER_MINUTE"}
+COSTED = ("text", "speech", "images", "avatar")  # the roles an estimate prices
 TOKENS_PER_UNIT = {"en": 1.35, "zh": 1.0}  # tokens per word (en) or per character (zh)
 PLAN_UNITS, MEMORY_UNITS, BIBLE_UNITS, SEGMENT_EXTRA_TOKENS = 60, 45, 260, 45
 
@@ -78,7 +78,7 @@ def tokens_of(text: str) -> int:
 
 
 def _schema(model: type[BaseModel]) -> int:
-    return tokens_of(prompts.JSON_ANSWER.format(schema=json.dumps(model.model_json_schema(), ensure_ascii=False)))
+    return tokens_of(JSON_ANSWER.format(schema=json.dumps(model.model_json_schema(), ensure_ascii=False)))
 
 
 def _source_chars(brief: Brief, data_dir: Path) -> int:
@@ -102,7 +102,7 @@ def text_tasks(brief: Brief, data_dir: Path) -> list[TaskEstimate]:
     system = tokens_of(prompts.SYSTEM.format(language=brief.language, style=brief.style))
     n, words = brief.chapter_count, brief.chapter_words
     if brief.kind == "video" and brief.source_text:
-        words = len(brief.source_text.split()) // n if brief.language != "zh" else len(brief.source_text) // n
+        words = length_units(brief.source_text, brief.language) // n
     novel = brief.kind == "novel"
     tasks = []
     if brief.outline is None and brief.kind != "video":
@@ -118,8 +118,8 @@ def text_tasks(brief: Brief, data_dir: Path) -> list[TaskEstimate]:
     memory_in = system + _schema(MemoryNote) + tokens_of(prompts.MEMORY) + round(words * per)
     tasks.append(TaskEstimate(task="memory", calls=n, tokens_in=n * memory_in,
                               tokens_out=round(n * MEMORY_UNITS * per)))
-    segments = segment_count(script_bounds(brief).model_dump())
-    rate = SPEECH_RATES.get(brief.language, 2.6)
+    segments = segment_count(bounds_of(brief.video))
+    rate = _speech_rate(brief.language)
     script_in = system + _schema(Script) + tokens_of(prompts.SCRIPT) + round(n * 50 * per)
     script_out = round(brief.video.target_seconds * rate * per) + segments * SEGMENT_EXTRA_TOKENS + 80
     tasks.append(TaskEstimate(task="script", calls=1, tokens_in=script_in, tokens_out=script_out))
@@ -141,25 +141,31 @@ def _price(name: str) -> float | None:
 
 
 def _offline_roles() -> list[str]:
-    defaults = {"TEXT": "offline", "SPEECH": "offline", "IMAGES": "offline", "AVATAR": "none"}
-    return [role.lower() for role, default in defaults.items()
-            if (os.environ.get(f"PIPELINE_{role}_PROVIDER", "").strip().lower() or default) == default]
+    """The costed roles whose chosen provider is the free default (offline, or no avatar)."""
+    return [name for name in COSTED if ROLES[name].chosen() == ROLES[name].default]
+
+
+def _speech_rate(language: str) -> float:
+    """The speaking rate the `script` asset uses: the chosen speech provider's, with its defaults (no key needed)."""
+    role = ROLES["speech"]
+    # an unknown name fails the run itself; the estimate goes on with the default's rate
+    engine = role.implementations.get(role.chosen(), role.implementations[role.default])
+    return engine().rate(language)
 
 
 def _avatar_seconds(brief: Brief, offline: list[str]) -> float:
     if "avatar" in offline or not brief.presenter.enabled:
         return 0.0
     v = brief.video
-    rate = SPEECH_RATES.get(brief.language, 2.6)
-    spoken = [len(t.split()) / rate if brief.language != "zh" else len(t) / rate
-              for t in (brief.presenter.intro, brief.presenter.outro) if t]
+    rate = _speech_rate(brief.language)
+    spoken = [estimate_seconds(t, brief.language, rate) for t in (brief.presenter.intro, brief.presenter.outro) if t]
     return round(sum(spoken) + (2 - len(spoken)) * (v.segment_min_seconds + v.segment_max_seconds) / 2, 1)
 
 
 def estimate(brief: Brief, data_dir: Path | None = None) -> Estimate:
     """The expected calls, tokens, images, seconds and cost of producing `brief`'s project."""
     tasks = text_tasks(brief, data_dir or default_data_dir())
-    segments = segment_count(script_bounds(brief).model_dump())
+    segments = segment_count(bounds_of(brief.video))
     offline = _offline_roles()
     avatar = _avatar_seconds(brief, offline)
     speech = float(brief.video.target_seconds)
@@ -219,22 +225,3 @@ def render(result: Estimate, brief: Brief) -> str:
         if limit is not None and amount > limit:
             lines.append(f"  over budget.{name}: about {amount:,g} expected, the budget is {limit:,g}")
     return "\n".join(lines)
-
-
-def _command(args: argparse.Namespace) -> int:
-    """`pipeline estimate BRIEF`: print the estimate; 2 on a bad brief or price."""
-    try:
-        brief = load_brief(args.brief, default_data_dir())
-        print(render(estimate(brief, default_data_dir()), brief))
-    except (BriefError, PriceError) as e:
-        print(e, file=sys.stderr)
-        return 2
-    return 0
-
-
-def add_command(subparsers: "argparse._SubParsersAction") -> None:
-    """Register `estimate BRIEF` on the CLI's subcommands."""
-    parser = subparsers.add_parser("estimate", help="print the expected calls, tokens, images, seconds and cost of a "
-                                   "brief, before anything is spent")
-    parser.add_argument("brief", help="brief YAML or JSON")
-    parser.set_defaults(run=_command)

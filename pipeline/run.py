@@ -4,12 +4,12 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from pipeline import tags
 from pipeline.brief import Brief
 from pipeline.defs.common import projects
-from pipeline.defs.ops.jobs import selection_up_to
-from pipeline.launch.guard import LOCAL_TAG, PROJECT_TAG, ProjectBusy, active_run, project_lock
+from pipeline.defs.ops.jobs import run_config, selection_up_to
+from pipeline.launch.guard import ProjectBusy, active_run, project_lock
 from pipeline.store import ARTIFACTS
-
 
 
 @dataclass
@@ -23,11 +23,6 @@ def produce_project_job() -> dg.JobDefinition:
     from pipeline.definitions import defs
 
     return defs.resolve_job_def("produce_project")
-
-
-def run_config(brief: Brief) -> dict:
-    """Run config of `produce_project`: the brief as the config of the `brief` asset."""
-    return {"ops": {"brief": {"config": brief.model_dump(mode="json", exclude_none=True)}}}
 
 
 def run_locally(brief: Brief, stop_at: str | None = None, instance: dg.DagsterInstance | None = None) -> Outcome:
@@ -48,10 +43,10 @@ def run_locally(brief: Brief, stop_at: str | None = None, instance: dg.DagsterIn
     with project_lock(instance, project):
         busy = active_run(instance, project)
         if busy is not None:
-            raise ProjectBusy(project, busy)
+            raise ProjectBusy.of_run(project, busy)
         run = instance.create_run_for_job(
             job_def=job.get_definition(), run_config=run_config(brief), asset_selection=frozenset(selection),
-            tags={PROJECT_TAG: project, LOCAL_TAG: "local"}, job_code_origin=job.get_python_origin(),
+            tags={tags.PROJECT: project, tags.LAUNCHED_BY: tags.LOCAL}, job_code_origin=job.get_python_origin(),
         )
     result = execute_run(job, run, instance)
     chosen = {k.path[-1] for k in selection}

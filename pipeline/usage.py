@@ -4,7 +4,9 @@ The ledger `<project>/usage.json` holds one record per provider call, keyed by t
 call's inputs: a retried or re-executed step that makes the same call again replaces its record, so
 nothing is counted twice, and items reused from checkpoints make no call and cost nothing. A step
 stops with a permanent failure at its first call after the project passed a limit (images: before
-the image that would pass it), and at its end if it passed one.
+the image that would pass it), and at its end if it passed one. An asset meters its providers by
+wrapping them (`Meter.text`, `.speech`, `.images`): the wrapper keeps the provider's type and answers
+everything the provider answers.
 """
 
 import contextlib
@@ -12,13 +14,17 @@ import fcntl
 import json
 import threading
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import dagster as dg
 from pydantic import BaseModel
 
 from pipeline.brief import Brief, Budget
-from pipeline.store import ProjectFiles, atomic_write
+from pipeline.providers.images import ImageProvider
+from pipeline.providers.speech import SpeechProvider, SpeechResult
+from pipeline.providers.text import TextProvider, TextRequest, TextResponse
+from pipeline.store import ProjectFiles, atomic_write, item_key
 
 LEDGER = "usage.json"
 # budget field -> (what it measures, its unit)
@@ -140,23 +146,17 @@ class Meter:
         with self._lock:
             self._pending = _minus(self._pending, coming)
 
-    def text(self, provider: Any) -> Any:
-        """`provider` (a TextProvider) with its calls metered."""
-        from pipeline.providers.metered import MeteredText
+    def text(self, provider: TextProvider) -> TextProvider:
+        """`provider` with its calls metered."""
+        return cast(TextProvider, _MeteredText(provider, self))
 
-        return MeteredText(provider, self)
+    def speech(self, provider: SpeechProvider) -> SpeechProvider:
+        """`provider` with its cues metered."""
+        return cast(SpeechProvider, _MeteredSpeech(provider, self))
 
-    def speech(self, provider: Any) -> Any:
-        """`provider` (a SpeechProvider) with its cues metered."""
-        from pipeline.providers.metered import MeteredSpeech
-
-        return MeteredSpeech(provider, self)
-
-    def images(self, provider: Any) -> Any:
-        """`provider` (an ImageProvider) with its images metered and reserved."""
-        from pipeline.providers.metered import MeteredImages
-
-        return MeteredImages(provider, self)
+    def images(self, provider: ImageProvider) -> ImageProvider:
+        """`provider` with its images metered and reserved."""
+        return cast(ImageProvider, _MeteredImages(provider, self))
 
     def record(self, key: str, usage: Usage, model: str | None = None, reserved: Usage | None = None) -> None:
         """Add one call's usage to the step and the ledger (and drop what it had `reserved`)."""
@@ -210,3 +210,54 @@ class Meter:
 def meter(context: dg.AssetExecutionContext, brief: Brief, files: ProjectFiles) -> Meter:
     """A meter for the running asset step."""
     return Meter(context.asset_key.path[-1], brief, files)
+
+
+class _Metered:
+    """A provider standing in for the resource inside an asset body: it answers everything the resource
+    answers (name, voice_id, max_in_flight...) and meters the calls that cost."""
+
+    def __init__(self, provider: Any, meter: Meter):
+        self._provider = provider
+        self._meter = meter
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._provider, name)
+
+
+class _MeteredText(_Metered):
+    """A text provider whose calls count tokens against budget.tokens."""
+
+    def generate(self, request: TextRequest) -> TextResponse:
+        self._meter.check("tokens")
+        response = self._provider.generate(request)
+        usage = Usage(tokens_in=response.prompt_tokens, tokens_out=response.completion_tokens, text_calls=1)
+        # Keyed by what is sent: the same request again is answered from the response cache, at no cost.
+        key = item_key("text", self._provider.name, request.model_dump(exclude={"inputs"}))
+        self._meter.record(key, usage, response.model)
+        return response
+
+
+class _MeteredSpeech(_Metered):
+    """A speech provider whose cues count seconds against budget.speech_seconds."""
+
+    def synthesize(self, text: str, language: str, voice: str | None, out_path: Path) -> SpeechResult:
+        self._meter.check("speech_seconds")
+        result = self._provider.synthesize(text, language, voice, out_path)
+        key = item_key("speech", self._provider.name, self._provider.voice_id(language, voice), text)
+        self._meter.record(key, Usage(speech_seconds=result.duration), self._provider.name)
+        return result
+
+
+class _MeteredImages(_Metered):
+    """An image provider whose images count against budget.images, reserved before each one is asked for."""
+
+    def generate(self, description: str, seed: int, width: int, height: int, out_path: Path) -> None:
+        one = Usage(images=1)
+        self._meter.reserve("images", one)
+        try:
+            self._provider.generate(description, seed, width, height, out_path)
+        except BaseException:
+            self._meter.release(one)
+            raise
+        key = item_key("image", self._provider.name, description, seed, width, height)
+        self._meter.record(key, one, self._provider.name, reserved=one)

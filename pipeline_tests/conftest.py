@@ -8,7 +8,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from pipeline_tests.services import ROOT, RedisServer, free_port, start_services
+
 # Every test session projects into its own Redis namespace, never into a user's keys.
 os.environ["PIPELINE_REDIS_PREFIX"] = f"pytest-{uuid.uuid4().hex[:8]}:"
 
@@ -57,14 +58,6 @@ def instance(dagster_home):
         yield inst
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def webserver(dagster_home, data_dir):
     """A real dagster-webserver on the project's workspace and the test's DAGSTER_HOME; yields its URL."""
@@ -73,7 +66,7 @@ def webserver(dagster_home, data_dir):
     import time
     import urllib.request
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "PIPELINE_DATA_DIR": str(data_dir)}
     exe = Path(sys.executable).parent / "dagster-webserver"
     proc = subprocess.Popen([str(exe), "-h", "127.0.0.1", "-p", str(port), "-w", str(ROOT / "workspace.yaml")],
@@ -101,48 +94,6 @@ def webserver(dagster_home, data_dir):
     proc.stderr.close()
 
 
-class RedisServer:
-    """A redis-server of the test's own on a free port, which the test may stop and restart."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = None
-
-    def start(self) -> None:
-        import subprocess
-        import time
-
-        import redis
-
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.folder), "--dbfilename", "dump.rdb", "--logfile", str(self.folder / "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis.from_url(self.url)
-        for _ in range(100):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server on port {self.port} did not start")
-
-    def stop(self, keep_data: bool) -> None:
-        """Shut down: saving the data (it comes back with it) or not (it comes back empty)."""
-        import redis
-
-        client = redis.Redis.from_url(self.url)
-        try:
-            client.shutdown(save=keep_data, nosave=not keep_data)
-        except redis.ConnectionError:
-            pass
-        self.proc.wait(timeout=20)
-        if not keep_data:
-            (self.folder / "dump.rdb").unlink(missing_ok=True)
-
-
 @pytest.fixture
 def redis_server(tmp_path, monkeypatch):
     """REDIS_URL pointed at a fresh redis-server of this test's own."""
@@ -157,79 +108,6 @@ def redis_server(tmp_path, monkeypatch):
         server.proc.wait(timeout=20)
 
 
-class DagsterServices:
-    """dagster-webserver and dagster-daemon of the test's own, on its DAGSTER_HOME."""
-
-    def __init__(self, home: Path, env: dict[str, str]):
-        self.home = home
-        self.env = env
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.procs: list = []
-
-    def start(self) -> None:
-        import subprocess
-        import sys
-        import time
-        import urllib.request
-
-        bin_dir = Path(sys.executable).parent
-        workspace = str(ROOT / "workspace.yaml")
-        # create the instance's storage once, so the daemon and the webserver do not race to create it
-        subprocess.run([str(bin_dir / "dagster"), "instance", "info"], env=self.env, cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        logs = open(self.home / "services.log", "ab")
-        self.procs = [
-            subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-w", workspace], cwd=ROOT, env=self.env,
-                             stdout=logs, stderr=subprocess.STDOUT),
-            subprocess.Popen([str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(self.port),
-                              "-w", workspace], cwd=ROOT, env=self.env, stdout=logs, stderr=subprocess.STDOUT),
-        ]
-        logs.close()
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if self._location_loaded():
-                    return
-            except OSError:
-                if any(p.poll() is not None for p in self.procs):
-                    break
-            time.sleep(0.5)
-        self.stop()
-        raise RuntimeError(f"Dagster services did not start: {(self.home / 'services.log').read_text()[-3000:]}")
-
-    def _location_loaded(self) -> bool:
-        """The webserver answers and has loaded the `pipeline` code location."""
-        import json as _json
-        import urllib.request
-
-        query = '{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus locationOrLoadError { __typename } } } } }'
-        request = urllib.request.Request(f"{self.url}/graphql", data=_json.dumps({"query": query}).encode(),
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=5) as response:
-            entries = _json.load(response)["data"]["workspaceOrError"]["locationEntries"]
-        return any(e["name"] == "pipeline" and e["loadStatus"] == "LOADED"
-                   and e["locationOrLoadError"]["__typename"] == "RepositoryLocation" for e in entries)
-
-    def stop(self) -> None:
-        import subprocess
-
-        for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def dagster_yaml_for_tests(home: Path) -> None:
-    """The project's dagster.yaml with run monitoring polling every 2 s instead of 30 (faster tests)."""
-    text = (ROOT / "dagster.yaml").read_text().replace("poll_interval_seconds: 30", "poll_interval_seconds: 2")
-    (home / "dagster.yaml").write_text(text)
-
-
 @pytest.fixture(params=["sqlite"])
 def backend(request):
     """The storage backend of the services (tests parametrize it indirectly with "postgres")."""
@@ -241,19 +119,9 @@ def services(dagster_home, data_dir, monkeypatch, backend, request):
     """A real webserver and daemon on the test's instance; PIPELINE_DAGSTER_URL points at them."""
     if backend == "postgres":
         monkeypatch.setenv("DAGSTER_POSTGRES_URL", request.getfixturevalue("postgres_url"))
-    running = _start_services(dagster_home, data_dir, monkeypatch, {})
+    running = start_services(dagster_home, data_dir, monkeypatch, {})
     yield running
     running.stop()
-
-
-def _start_services(dagster_home: Path, data_dir: Path, monkeypatch, extra_env: dict[str, str]) -> DagsterServices:
-    dagster_yaml_for_tests(dagster_home)
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "PIPELINE_DATA_DIR": str(data_dir), **extra_env}
-    monkeypatch.setenv("PIPELINE_DATA_DIR", str(data_dir))
-    running = DagsterServices(dagster_home, env)
-    running.start()
-    monkeypatch.setenv("PIPELINE_DAGSTER_URL", running.url)
-    return running
 
 
 @pytest.fixture
@@ -275,7 +143,7 @@ def services_with_text_api(dagster_home, data_dir, monkeypatch):
 
     server.routes["/v1/chat/completions"] = refusing
     server.start()
-    running = _start_services(dagster_home, data_dir, monkeypatch, {
+    running = start_services(dagster_home, data_dir, monkeypatch, {
         "PIPELINE_TEXT_PROVIDER": "openai", "PIPELINE_TEXT_BASE_URL": f"{server.url}/v1",
         "PIPELINE_RESPONSE_CACHE": "off"})
     yield running

@@ -5,7 +5,8 @@ import argparse
 import pytest
 import yaml
 
-from pipeline.estimate import PRICES, PriceError, add_command, estimate, render, tokens_of
+from pipeline.cli.estimate import add_command
+from pipeline.estimate import PRICES, PriceError, estimate, render, tokens_of
 from pipeline_tests.defs.briefs import small_brief
 
 ROLES = ["PIPELINE_TEXT_PROVIDER", "PIPELINE_SPEECH_PROVIDER", "PIPELINE_IMAGES_PROVIDER", "PIPELINE_AVATAR_PROVIDER"]

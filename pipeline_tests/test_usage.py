@@ -5,10 +5,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import pytest
+from PIL import Image
 
 from pipeline.brief import BriefError, Budget
+from pipeline.providers.images import ProceduralImages
 from pipeline.store import ProjectFiles
-from pipeline.usage import Ledger, Usage, exceeded
+from pipeline.usage import Ledger, Meter, Usage, exceeded
 from pipeline_tests.defs.briefs import small_brief
 from pipeline_tests.defs.harness import CALLS, materialize
 
@@ -35,6 +37,18 @@ def test_ledger_counts_a_repeated_call_once_and_sums_assets(tmp_path):
     assert ledger.total().tokens == 15
     stored = json.loads(ledger.path.read_text())
     assert stored["totals"]["images"]["images"] == 20 and len(stored["assets"]["images"]) == 20
+
+
+def test_a_metered_provider_keeps_its_answers_and_records_under_a_stable_key(tmp_path):
+    files = ProjectFiles(tmp_path, "p")
+    provider = ProceduralImages()
+    images = Meter("images", small_brief("p"), files).images(provider)
+    assert images.name == provider.name == "procedural"
+    images.generate("a lighthouse", 7, 64, 36, tmp_path / "a.png")
+    with Image.open(tmp_path / "a.png") as drawn:
+        assert drawn.size == (64, 36)
+    # the key of existing ledgers: a changed key would count a reused image again
+    assert json.loads(Ledger(files).path.read_text())["assets"] == {"images": {"a7fae553546db2039ebdd73b": {"images": 1}}}
 
 
 @pytest.mark.parametrize(("budget", "usage", "over"), [

@@ -6,9 +6,9 @@ this folder's workspace.yaml under the location name `pipeline`, so PipelineClie
 
 import dagster as dg
 
-from pipeline.brief import STAGES
 from pipeline.definitions import assets
 from pipeline.defs.resources import build_resources
+from pipeline.stages import STAGES
 
 produce_project = dg.define_asset_job(
     name="produce_project",

@@ -22,7 +22,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from unittest import mock
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -31,12 +30,11 @@ sys.path.insert(0, str(ROOT))
 import dagster as dg  # noqa: E402
 import yaml  # noqa: E402
 
-import pipeline_tests.conftest as conftest  # noqa: E402  (sets a pytest- Redis prefix: replaced below)
-from pipeline.commands.projects import launch_brief, selection_names  # noqa: E402
+from pipeline.cli.projects import launch_brief, selection_names  # noqa: E402
+from pipeline.defs.ops.jobs import run_config  # noqa: E402
 from pipeline.launch.client import ACTIVE, ClientError, PipelineClient  # noqa: E402
-from pipeline.run import run_config  # noqa: E402
-from pipeline_tests.conftest import DagsterServices  # noqa: E402
 from pipeline_tests.defs.briefs import small_brief  # noqa: E402
+from pipeline_tests.services import DagsterServices  # noqa: E402
 
 ET = dg.DagsterEventType
 FORKSERVER = {"config": {"start_method": {"forkserver": {}}}}
@@ -47,8 +45,7 @@ class Services(DagsterServices):
     """DagsterServices on another workspace.yaml (its folder stands in for the repository root)."""
 
     def __init__(self, home: Path, env: dict[str, str], workspace_dir: Path = ROOT):
-        super().__init__(home, {**env, "DAGSTER_HOME": str(home)})
-        self.workspace_dir = workspace_dir
+        super().__init__(home, {**env, "DAGSTER_HOME": str(home)}, root=workspace_dir)
 
     def start(self) -> None:
         self.home.mkdir(parents=True)
@@ -56,8 +53,7 @@ class Services(DagsterServices):
         os.environ["DAGSTER_HOME"] = str(self.home)
         with dg.DagsterInstance.get():  # create the storage first, or webserver and daemon race to (SQLite)
             pass
-        with mock.patch.object(conftest, "ROOT", self.workspace_dir):
-            super().start()
+        super().start()
 
     def stop(self) -> None:
         """Also the code servers they started, which otherwise outlive them until a heartbeat times out."""

@@ -1,27 +1,7 @@
 """The rules asset checks apply: pure functions from artifacts to a list of violations."""
 
 from pipeline.defs.text.models import Chapters, Outline
-from pipeline.defs.video.models import Narration, Script, ScriptBounds
-
-
-def script_violations(script: Script, bounds: ScriptBounds) -> list[str]:
-    """Every timing rule the script breaks, naming the segment, its duration and the rule."""
-    problems = []
-    for n, segment in enumerate(script.segments):
-        if segment.index != n:
-            problems.append(f"segment {n}: index is {segment.index}, expected {n}")
-        if not bounds.segment_min <= segment.duration <= bounds.segment_max:
-            problems.append(
-                f"segment {n}: duration {segment.duration:g} s is outside "
-                f"{bounds.segment_min:g}-{bounds.segment_max:g} s"
-            )
-    total = script.total_seconds
-    if not bounds.total_min <= total <= bounds.total_max:
-        problems.append(f"total: {total:g} s is outside {bounds.total_min:g}-{bounds.total_max:g} s")
-    kinds = [s.kind for s in script.segments]
-    if kinds[0] != "intro" or kinds[-1] != "outro" or len(kinds) < 3:
-        problems.append("structure: the script must open with an intro and close with an outro, segments between")
-    return problems
+from pipeline.defs.video.models import Narration
 
 
 def chapters_missing(outline: Outline, chapters: Chapters) -> list[str]:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import dagster as dg
-from dagster._core.errors import DagsterExecutionInterruptedError
 
 from pipeline.failure import Problem
 from pipeline.providers.errors import InvalidModelOutput, PermanentProviderError, ProviderError, RateLimited
@@ -29,7 +28,7 @@ RETRY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, j
 ASSET_DEFAULTS = dict(partitions_def=projects, retry_policy=RETRY)
 
 FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
-INTERRUPTS = (DagsterExecutionInterruptedError, KeyboardInterrupt)
+INTERRUPTS = (dg.DagsterExecutionInterruptedError, KeyboardInterrupt)
 
 
 def is_disk_full(error: BaseException) -> bool:

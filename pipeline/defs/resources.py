@@ -1,18 +1,13 @@
 """Resources: the data folder, the IO manager for typed artifacts, and the providers per role."""
 
-import os
 from pathlib import Path
 
 import dagster as dg
 from pydantic import BaseModel
 
 from pipeline.defs.common import failures
-from pipeline.providers.images import ImageProvider, ProceduralImages
-from pipeline.providers.offline_text import OfflineText
-from pipeline.providers.roles import choose_avatar, choose_publisher
-from pipeline.providers.selection import HTTP_PROVIDERS, http_provider
-from pipeline.providers.speech import OfflineSpeech, SpeechProvider
-from pipeline.providers.text import TextProvider
+from pipeline.defs.redis_resource import RedisResource
+from pipeline.providers.catalog import build_providers
 from pipeline.store import ProjectFiles, default_data_dir
 
 
@@ -60,36 +55,11 @@ class ProjectIOManager(dg.ConfigurableIOManager):
         return value
 
 
-_OFFLINE = {"text": OfflineText, "speech": OfflineSpeech, "images": ProceduralImages}
-
-
-def _choose(role: str, data_dir: str) -> dg.ConfigurableResource:
-    """The provider `PIPELINE_<ROLE>_PROVIDER` names (offline by default), set up from the environment."""
-    variable = f"PIPELINE_{role.upper()}_PROVIDER"
-    name = os.environ.get(variable, "offline").strip().lower() or "offline"
-    known = ["offline", *HTTP_PROVIDERS[role]]
-    if name not in known:
-        raise dg.DagsterInvalidConfigError(
-            f"{variable}={name!r} is not a known {role} provider; choose one of: {', '.join(known)}", [], None
-        )
-    return _OFFLINE[role]() if name == "offline" else http_provider(role, name, data_dir)
-
-
 def build_resources(data_dir: str | Path | None = None) -> dict[str, object]:
-    """The resources of this environment, chosen by `PIPELINE_*` variables (offline by default).
+    """The resources of this environment, providers chosen by `PIPELINE_*` variables (see providers/catalog.py).
 
     Without `data_dir`, the data folder is resolved when a step runs (PIPELINE_DATA_DIR or ./data).
     """
     folder = str(data_dir or "")
-    text: TextProvider = _choose("text", folder)  # type: ignore[assignment]
-    speech: SpeechProvider = _choose("speech", folder)  # type: ignore[assignment]
-    images: ImageProvider = _choose("images", folder)  # type: ignore[assignment]
-    return {
-        "files": DataFolder(data_dir=folder),
-        "io_manager": ProjectIOManager(data_dir=folder),
-        "text_provider": text,
-        "speech_provider": speech,
-        "image_provider": images,
-        "avatar_provider": choose_avatar(folder),
-        "publisher": choose_publisher(folder),
-    }
+    return {"files": DataFolder(data_dir=folder), "io_manager": ProjectIOManager(data_dir=folder),
+            "redis_target": RedisResource(), **build_providers(folder)}

@@ -12,8 +12,9 @@ from typing import Any
 
 import dagster as dg
 
-from pipeline.brief import STAGES
+from pipeline.stages import STAGES
 from pipeline.events.progress import PROGRESS_TAG, run_percent
+from pipeline.tags import BATCH, PROJECT
 
 SCHEMA_VERSION = 1
 RUN_TYPES = {
@@ -24,6 +25,8 @@ RUN_TYPES = {
     dg.DagsterEventType.RUN_CANCELED: "task_canceled",
 }
 FINAL_STATUS = {"task_completed": "succeeded", "task_failed": "failed", "task_canceled": "canceled"}
+FINAL_TYPES = tuple(FINAL_STATUS)  # a listener may stop at the first of these
+FINAL_STATES = tuple(FINAL_STATUS.values())  # generation_progress status once a run has ended
 LEVELS = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
 
 
@@ -67,14 +70,14 @@ class RunView:
     @classmethod
     def for_run(cls, run: dg.DagsterRun) -> "RunView":
         """The view of a run, selecting the stages it executes."""
-        project = run.tags.get("dagster/partition", "")
+        project = run.tags.get(PROJECT, "")
         if run.asset_selection:
             selected = [s for s in STAGES if dg.AssetKey(s) in run.asset_selection]
         elif run.step_keys_to_execute:
             selected = [s for s in STAGES if s in run.step_keys_to_execute]
         else:
             selected = list(STAGES)
-        return cls(project=project, run_id=run.run_id, selected=selected, batch=run.tags.get("pipeline/batch"))
+        return cls(project=project, run_id=run.run_id, selected=selected, batch=run.tags.get(BATCH))
 
     def apply(self, record: "dg.EventLogRecord") -> Change:
         entry = record.event_log_entry

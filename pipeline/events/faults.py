@@ -11,16 +11,13 @@ import logging
 import redis
 
 from pipeline.events.entries import iso
+from pipeline.events.keys import Keys
 from pipeline.events.redis_sink import RedisSink
 from pipeline.events.state import ProjectionState, RunError
 
 log = logging.getLogger(__name__)
 
 MAX_ERROR = 2000
-
-
-def error_key(prefix: str, project: str) -> str:
-    return f"{prefix}projection:error:{project}"
 
 
 def projection_error(client: redis.Redis, prefix: str, project: str) -> dict | None:
@@ -30,7 +27,7 @@ def projection_error(client: redis.Redis, prefix: str, project: str) -> dict | N
         `{"run_id", "error", "at", "since", "attempts"}`: the run whose projection fails, the error
         (type and message), the last and the first failure (ISO 8601, UTC) and how many passes failed.
     """
-    raw = client.get(error_key(prefix, project))
+    raw = client.get(Keys(prefix).error(project))
     return json.loads(raw) if raw else None
 
 
@@ -52,7 +49,7 @@ class Faults:
             log.warning("projecting run %s of %r failed; retried on every pass, other runs go on: %s",
                         run_id, project, text, exc_info=error)
         if project:
-            self._best_effort(lambda: self.sink.client.set(error_key(self.sink.prefix, project), json.dumps(
+            self._best_effort(lambda: self.sink.client.set(self.sink.keys.error(project), json.dumps(
                 {"run_id": run_id, "error": text, "at": iso(record.at), "since": iso(record.first_at),
                  "attempts": record.attempts})))
 
@@ -67,7 +64,7 @@ class Faults:
             self._best_effort(lambda: self._clear_redis(record))
 
     def _clear_redis(self, record: RunError) -> None:
-        key = error_key(self.sink.prefix, record.project)
+        key = self.sink.keys.error(record.project)
         shown = self.sink.client.get(key)
         if shown and json.loads(shown).get("run_id") == record.run_id:  # another failing run may show there
             self.sink.client.delete(key)

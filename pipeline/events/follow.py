@@ -5,7 +5,8 @@ from collections.abc import Callable, Iterator
 
 import redis
 
-FINAL_TYPES = ("task_completed", "task_failed", "task_canceled")
+from pipeline.events.entries import FINAL_STATES, FINAL_TYPES
+from pipeline.events.keys import Keys
 
 
 def bar(percent: int, width: int = 24) -> str:
@@ -31,10 +32,10 @@ def describe(entry: dict[str, str]) -> str:
 
 def current_run(client: redis.Redis, prefix: str, project: str) -> tuple[str | None, str | None]:
     """(run id, status) of the project's active or last run, from Redis."""
-    active = client.get(f"{prefix}active_task:{project}")
+    active = client.get(Keys(prefix).active(project))
     if active:
         return json.loads(active)["run_id"], "running"
-    progress = client.get(f"{prefix}generation_progress:{project}")
+    progress = client.get(Keys(prefix).progress(project))
     if progress:
         record = json.loads(progress)
         return record.get("run_id"), record.get("status")
@@ -44,9 +45,9 @@ def current_run(client: redis.Redis, prefix: str, project: str) -> tuple[str | N
 def follow(client: redis.Redis, prefix: str, project: str, block_ms: int = 1000,
            should_stop: Callable[[], bool] = lambda: False) -> Iterator[dict[str, str]]:
     """Entries of the project's current (or next) run, until the run ends."""
-    stream = f"{prefix}events:{project}"
+    stream = Keys(prefix).stream(project)
     run_id, status = current_run(client, prefix, project)
-    position = "0" if run_id and status not in ("succeeded", "failed", "canceled") else "$"
+    position = "0" if run_id and status not in FINAL_STATES else "$"
     if position == "$":
         last = client.xrevrange(stream, count=1)
         position = last[0][0] if last else "0-0"
@@ -66,7 +67,7 @@ def follow(client: redis.Redis, prefix: str, project: str, block_ms: int = 1000,
 
 def log_page(client: redis.Redis, prefix: str, project: str, page: int, size: int = 50) -> tuple[list[dict], int]:
     """Page `page` (1 = newest) of the project's logs, oldest first within the page; and the page count."""
-    key = f"{prefix}generation_logs:{project}"
+    key = Keys(prefix).logs(project)
     total = client.llen(key)
     pages = max(1, -(-total // size))
     end = total - (page - 1) * size

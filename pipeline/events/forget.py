@@ -2,17 +2,15 @@
 
 import redis
 
+from pipeline.events.keys import Keys
+
 
 def forget_project(client: redis.Redis, prefix: str, project: str, run_ids: list[str]) -> int:
     """Delete the project's keys and its entries in the global stream; returns keys and entries removed."""
-    keys = [f"{prefix}{name}" for name in (f"events:{project}", f"generation_progress:{project}",
-                                           f"generation_logs:{project}", f"active_task:{project}",
-                                           f"projection:seq:{project}", f"projection:error:{project}")]
-    for run_id in run_ids:
-        keys += [f"{prefix}job_result:{run_id}", f"{prefix}projection:pos:{run_id}",
-                 f"{prefix}projection:gpos:{run_id}"]
+    names = Keys(prefix)
+    keys = names.project_keys(project) + [key for run_id in run_ids for key in names.run_keys(run_id)]
     removed = client.delete(*keys)
-    stream, position = f"{prefix}events", "-"
+    stream, position = names.global_stream(), "-"
     while True:
         batch = client.xrange(stream, min=position, max="+", count=1000)
         if not batch:

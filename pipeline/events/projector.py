@@ -19,13 +19,13 @@ import dagster as dg
 import redis
 from dagster._core.storage.event_log.base import EventLogCursor
 
-from pipeline.events.entries import RunView
+from pipeline.events.entries import FINAL_STATES, RunView
 from pipeline.events.faults import Faults
-from pipeline.launch.guard import REFUSED_TAG  # a launch refused as a duplicate: never projected
 from pipeline.events.redis_sink import Published, RedisSink
 from pipeline.events.state import ProjectionState
 from pipeline.events.target import Target
 from pipeline.ids import project_id_problem
+from pipeline.tags import PROJECT, REFUSED  # a refused launch is never projected
 from pipeline.store import ARTIFACTS, ProjectFiles, default_data_dir
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class Projector:
 
     def check_epoch(self) -> bool:
         """True when Redis lost what was projected (restarted empty); schedules recent runs again."""
-        key = self.sink.key(f"projection:epoch:{self.state.target}")  # one per target sharing this Redis
+        key = self.sink.keys.epoch(self.state.target)  # one per target sharing this Redis
         known = self.state.get(f"epoch:{self.state.target}")
         current = self.sink.client.get(key)
         if current is not None and current == known:
@@ -93,7 +93,7 @@ class Projector:
             if is_redis_down(e):
                 raise  # the leader backs off; events wait in the log
             run = self.runs.get(run_id)
-            self.faults.failed(run_id, run.tags.get("dagster/partition", "") if run else "", e)
+            self.faults.failed(run_id, run.tags.get(PROJECT, "") if run else "", e)
             return 0
         self.faults.succeeded(run_id)
         return published
@@ -101,9 +101,9 @@ class Projector:
     def project_run(self, run_id: str) -> int:
         """Publish the run's events not yet published; returns how many were new in Redis."""
         run = self._run(run_id)
-        if run is None or "dagster/partition" not in run.tags:
+        if run is None or PROJECT not in run.tags:
             return 0
-        problem = project_id_problem(run.tags["dagster/partition"])
+        problem = project_id_problem(run.tags[PROJECT])
         if problem is not None:
             self._ignore(run, problem)
             return 0
@@ -113,8 +113,8 @@ class Projector:
         if view is None:
             position = self.state.position(run_id)
             cursor = position.cursor if position else -1
-        if run.tags.get(REFUSED_TAG):
-            self.state.advance(run_id, run.tags["dagster/partition"], cursor, True)
+        if run.tags.get(REFUSED):
+            self.state.advance(run_id, run.tags[PROJECT], cursor, True)
             return 0
         try:
             return self._publish(run, view if view is not None else self._replay(run, cursor), cursor)
@@ -134,7 +134,7 @@ class Projector:
             published += self.sink.publish([self._item(view, record) for record in records])
             cursor = records[-1].storage_id
             self.views[run.run_id] = (view, cursor)
-            done = view.status in ("succeeded", "failed", "canceled")
+            done = view.status in FINAL_STATES
             # The durable cursor may lag: what it re-publishes, Redis skips. Save at most twice a second.
             if done or time.monotonic() - self._saved.get(run.run_id, 0.0) > SAVE_EVERY:
                 self.save(run.run_id)
@@ -150,7 +150,7 @@ class Projector:
 
     def _ignore(self, run: dg.DagsterRun, problem: str) -> None:
         """A run whose partition is no project id is never projected: marked done, and warned about once."""
-        partition = run.tags["dagster/partition"]
+        partition = run.tags[PROJECT]
         position = self.state.position(run.run_id)
         if position is None or not position.done:
             self.state.advance(run.run_id, partition, position.cursor if position else -1, True)
@@ -163,7 +163,7 @@ class Projector:
     def save(self, run_id: str) -> None:
         """Make the run's position durable."""
         view, cursor = self.views[run_id]
-        done = view.status in ("succeeded", "failed", "canceled")
+        done = view.status in FINAL_STATES
         self.state.advance(run_id, view.project, cursor, done)
         self._saved[run_id] = time.monotonic()
         if done:
@@ -185,7 +185,7 @@ class Projector:
         started = time.time()
         runs = set(self.state.pending()) | set(self.faults.failing)
         for run in self.instance.get_runs(dg.RunsFilter(updated_after=_dt(self._swept_until - 5)), limit=1000):
-            if "dagster/partition" in run.tags:
+            if PROJECT in run.tags:
                 runs.add(run.run_id)
         published = sum(self.project(run_id) for run_id in sorted(runs))
         for run_id in list(self.views):
@@ -200,13 +200,13 @@ class Projector:
         Per run, Redis keeps how far each stream got; when a stream is gone (deleted, or Redis
         emptied) its positions are dropped, so that stream alone is rebuilt from the event log.
         """
-        client, key = self.sink.client, self.sink.key
-        runs = list(reversed(self.instance.get_runs(dg.RunsFilter(tags={"dagster/partition": project}))))
+        client, keys = self.sink.client, self.sink.keys
+        runs = list(reversed(self.instance.get_runs(dg.RunsFilter(tags={PROJECT: project}))))
         stale = []
-        if not client.exists(key(f"events:{project}")):
-            stale += [key(f"projection:pos:{r.run_id}") for r in runs] + [key(f"generation_logs:{project}")]
-        if not client.exists(key("events")):
-            stale += [key(f"projection:gpos:{r.run_id}") for r in runs]
+        if not client.exists(keys.stream(project)):
+            stale += [keys.position(r.run_id) for r in runs] + [keys.logs(project)]
+        if not client.exists(keys.global_stream()):
+            stale += [keys.global_position(r.run_id) for r in runs]
         if stale:
             client.delete(*stale)
         self.state.reset([r.run_id for r in runs])
@@ -222,7 +222,7 @@ def _dt(ts: float):
 
 def state_for(instance: dg.DagsterInstance, target: Target | None = None) -> ProjectionState:
     """The projection state of `target` (default: this process's Redis URL and prefix) beside the instance's storage."""
-    from pipeline.storage.backends import postgres_url, storage_backend
+    from pipeline.environment import postgres_url, storage_backend
 
     digest = (target or Target.from_env()).digest
     if storage_backend() == "postgres":

@@ -8,53 +8,55 @@ from typing import Any
 import redis
 
 from pipeline.events.entries import Change
+from pipeline.events.keys import Keys
 
 REDIS_URL_ENV = "REDIS_URL"
 PREFIX_ENV = "PIPELINE_REDIS_PREFIX"
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
-# KEYS: none (all keys derive from the prefix and project; single-node Redis).
-# ARGV: prefix, project, run_id, storage_id, entry (flat JSON array or ""), log ("" or JSON),
+# KEYS (built by events/keys.py): position, global position, seq, project stream, global stream, logs,
+#       progress, progress channel, active task, job result, batch progress ("" without a batch)
+# ARGV: unused, project, run_id, storage_id, entry (flat JSON array or ""), log ("" or JSON),
 #       progress, active, clear_active, job_result, batch, final_status, caps (JSON)
 _PUBLISH = """
-local prefix, project, run_id = ARGV[1], ARGV[2], ARGV[3]
+local project, run_id = ARGV[2], ARGV[3]
 local sid = tonumber(ARGV[4])
 local caps = cjson.decode(ARGV[13])
-local ppos, gpos = prefix .. 'projection:pos:' .. run_id, prefix .. 'projection:gpos:' .. run_id
+local ppos, gpos, seqkey, stream, gstream = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local logs, progress, channel, activekey, jobkey, batchkey = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 local plast = tonumber(redis.call('GET', ppos) or '-1')
 local glast = tonumber(redis.call('GET', gpos) or '-1')
 if sid <= plast and sid <= glast then return 0 end
 if sid > glast then redis.call('SET', gpos, sid, 'EX', caps.position_ttl) end
 if ARGV[5] ~= '' then
   local flat = cjson.decode(ARGV[5])
-  local seq = redis.call('INCR', prefix .. 'projection:seq:' .. project)
+  local seq = redis.call('INCR', seqkey)
   table.insert(flat, 'seq'); table.insert(flat, tostring(seq))
   if sid > plast then
-    redis.call('XADD', prefix .. 'events:' .. project, 'MAXLEN', '~', caps.stream, '*', unpack(flat))
+    redis.call('XADD', stream, 'MAXLEN', '~', caps.stream, '*', unpack(flat))
   end
   if sid > glast then
-    redis.call('XADD', prefix .. 'events', 'MAXLEN', '~', caps.global_stream, '*', unpack(flat))
+    redis.call('XADD', gstream, 'MAXLEN', '~', caps.global_stream, '*', unpack(flat))
   end
 end
 if sid <= plast then return 1 end
 redis.call('SET', ppos, sid, 'EX', caps.position_ttl)
 if ARGV[6] ~= '' then
-  local logs = prefix .. 'generation_logs:' .. project
   redis.call('RPUSH', logs, ARGV[6])
   redis.call('LTRIM', logs, -caps.logs, -1)
 end
 if ARGV[7] ~= '' then
-  redis.call('SET', prefix .. 'generation_progress:' .. project, ARGV[7])
-  redis.call('PUBLISH', prefix .. 'progress:' .. project, ARGV[7])
+  redis.call('SET', progress, ARGV[7])
+  redis.call('PUBLISH', channel, ARGV[7])
 end
-if ARGV[8] ~= '' then redis.call('SET', prefix .. 'active_task:' .. project, ARGV[8]) end
+if ARGV[8] ~= '' then redis.call('SET', activekey, ARGV[8]) end
 if ARGV[9] == '1' then
-  local active = redis.call('GET', prefix .. 'active_task:' .. project)
-  if active and cjson.decode(active).run_id == run_id then redis.call('DEL', prefix .. 'active_task:' .. project) end
+  local active = redis.call('GET', activekey)
+  if active and cjson.decode(active).run_id == run_id then redis.call('DEL', activekey) end
 end
-if ARGV[10] ~= '' then redis.call('SET', prefix .. 'job_result:' .. run_id, ARGV[10], 'EX', 3600) end
+if ARGV[10] ~= '' then redis.call('SET', jobkey, ARGV[10], 'EX', 3600) end
 if ARGV[11] ~= '' and ARGV[12] ~= '' then
-  local key = prefix .. 'batch_progress:' .. ARGV[11]
+  local key = batchkey
   local raw = redis.call('GET', key)
   local batch
   if raw then batch = cjson.decode(raw) else
@@ -129,10 +131,8 @@ class RedisSink:
         self.client = client
         self.prefix = prefix
         self.caps = caps or Caps.from_env()
+        self.keys = Keys(prefix)
         self._script = client.register_script(_PUBLISH)
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}{name}"
 
     def publish(self, items: list[Published]) -> int:
         """Apply changes in order in one round trip; returns how many were new."""
@@ -140,8 +140,14 @@ class RedisSink:
             return 0
         pipe = self.client.pipeline(transaction=False)
         for item in items:
-            self._script(keys=[], args=self._args(item), client=pipe)
+            self._script(keys=self._keys(item), args=self._args(item), client=pipe)
         return sum(int(r) for r in pipe.execute())
+
+    def _keys(self, item: Published) -> list[str]:
+        k, project = self.keys, item.project
+        return [k.position(item.run_id), k.global_position(item.run_id), k.seq(project), k.stream(project),
+                k.global_stream(), k.logs(project), k.progress(project), k.progress_channel(project),
+                k.active(project), k.job_result(item.run_id), k.batch(item.batch) if item.batch else ""]
 
     def _args(self, item: Published) -> list[str]:
         c = item.change
@@ -154,7 +160,7 @@ class RedisSink:
         def dump(value: Any) -> str:
             return json.dumps(value, ensure_ascii=False) if value is not None else ""
 
-        return [self.prefix, item.project, item.run_id, str(item.storage_id), dump(flat) if c.entry else "",
+        return ["", item.project, item.run_id, str(item.storage_id), dump(flat) if c.entry else "",
                 dump(c.log), dump(c.progress), dump(c.active), "1" if c.clear_active else "0",
                 dump(item.job_result), item.batch or "", c.final_status or _batch_status(c), json.dumps(caps)]
 

@@ -9,9 +9,8 @@ from typing import Any
 import redis
 
 from pipeline.brief import Brief, BriefError, parse_brief, read_yaml
+from pipeline.events.keys import Keys
 from pipeline.ids import project_id_problem
-
-BATCH_TAG = "pipeline/batch"
 
 
 @dataclass
@@ -64,12 +63,13 @@ def read_batch(path: Path, data_dir: Path, batch_id: str | None = None, follow_l
     return batch
 
 
-def write_batch_progress(record: dict[str, Any]) -> None:
-    """Write the batch record to Redis (best effort: the projection keeps it current from run outcomes)."""
+def write_batch_progress(record: dict[str, Any], client: redis.Redis | None = None, keys: Keys | None = None) -> None:
+    """Write the batch record to Redis (best effort: the projection keeps it current from run outcomes).
+    Without `client` and `keys`: the Redis of this environment (the CLI)."""
     from pipeline.events.redis_sink import connect, redis_prefix
 
     try:
-        connect(timeout=2).set(f"{redis_prefix()}batch_progress:{record['batch']}",
-                               json.dumps(record, ensure_ascii=False))
+        (client or connect(timeout=2)).set((keys or Keys(redis_prefix())).batch(record["batch"]),
+                                           json.dumps(record, ensure_ascii=False))
     except (redis.RedisError, OSError):
         pass

@@ -5,20 +5,21 @@ Everything the CLI does to runs goes through here, so it works against any runni
 """
 
 import os
-import re
 import time
 from typing import Any
 
 import httpx
+
+from pipeline.launch.guard import InvalidProjectLaunch, ProjectBusy
+from pipeline.tags import ACTIVE_STATUSES, FINAL_STATUSES, LOCAL_PENDING, PROJECT, REFUSED, is_active
 
 URL_ENV = "PIPELINE_DAGSTER_URL"
 LOCATION = "pipeline"
 REPOSITORY = "__repository__"
 JOB = "produce_project"
 PARTITIONS = "projects"
-ACTIVE = ["QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"]
-FINAL = ("SUCCESS", "FAILURE", "CANCELED")
-REFUSED_TAG = "pipeline/refused"
+ACTIVE = [*ACTIVE_STATUSES, LOCAL_PENDING]  # queried; `is_active` decides
+FINAL = FINAL_STATUSES
 
 _RUN_FIELDS = "runId status tags { key value } startTime endTime creationTime assetSelection { path }"
 _ERRORS = """... on PythonError { message } ... on RunConfigValidationInvalid { errors { message } }
@@ -31,26 +32,17 @@ class ClientError(RuntimeError):
     """The webserver could not be reached, or refused or failed a request."""
 
 
-class ProjectBusyError(ClientError):
+class ProjectBusyError(ProjectBusy, ClientError):
     """A launch refused because the project already has a queued or running run (`run_id`)."""
-
-    def __init__(self, project: str, run_id: str, status: str):
-        self.project, self.run_id, self.status = project, run_id, status
-        super().__init__(f"project {project!r} already has run {run_id} ({status.upper()}); wait for it, "
-                         f"or cancel it with `pipeline cancel {project}`")
-
-
-_BUSY = re.compile(r"project '([^']*)' already has run ([0-9a-f-]{8,}) \(([A-Za-z_]+)\)")
-_REFUSED = re.compile(r"refused: partition key .*")
 
 
 def server_error(messages: list[str], what: str) -> ClientError:
     """One clear error from the messages of a failed request: the coordinator's refusals by name."""
     text = " ".join(messages)
-    if busy := _BUSY.search(text):
-        return ProjectBusyError(busy.group(1), busy.group(2), busy.group(3))
-    if refused := _REFUSED.search(text):
-        return ClientError(refused.group(0).splitlines()[0])
+    if busy := ProjectBusy.parse(text):
+        return ProjectBusyError(busy.project, busy.run_id, busy.status)
+    if refused := InvalidProjectLaunch.parse(text):
+        return ClientError(refused)
     first = next((m.strip().splitlines()[0] for m in messages if m.strip()), "no message")
     return ClientError(f"{what}: {first[:300]}")
 
@@ -118,7 +110,7 @@ class PipelineClient:
         selector: dict[str, Any] = {**self._repo(), "jobName": JOB}
         if assets is not None:
             selector["assetSelection"] = [{"path": [a]} for a in assets]
-        all_tags = {"dagster/partition": project, **(tags or {})}
+        all_tags = {PROJECT: project, **(tags or {})}
         params = {"selector": selector, "runConfigData": run_config,
                   "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in all_tags.items()]}}
         data = self.query(f"""mutation($params: ExecutionParams!) {{ launchRun(executionParams: $params) {{
@@ -138,7 +130,7 @@ class PipelineClient:
         filters: dict[str, Any] = {}
         all_tags = dict(tags or {})
         if project is not None:
-            all_tags["dagster/partition"] = project
+            all_tags[PROJECT] = project
         if all_tags:
             filters["tags"] = [{"key": k, "value": v} for k, v in all_tags.items()]
         if statuses:
@@ -154,7 +146,7 @@ class PipelineClient:
             page = self._check(data["runsOrError"], "Runs", "listing runs")["results"]
             for run in page:
                 run["tags"] = {t["key"]: t["value"] for t in run["tags"]}
-            found += [r for r in page if include_refused or not r["tags"].get(REFUSED_TAG)]
+            found += [r for r in page if include_refused or not r["tags"].get(REFUSED)]
             if len(page) < size:
                 break
             cursor = page[-1]["runId"]
@@ -169,8 +161,7 @@ class PipelineClient:
         return run
 
     def active_run(self, project: str) -> dict[str, Any] | None:
-        runs = [r for r in self.runs(project, ACTIVE, limit=5)
-                if r["status"] != "NOT_STARTED" or r["tags"].get("pipeline/launched_by") == "local"]
+        runs = [r for r in self.runs(project, ACTIVE, limit=5) if is_active(r["status"], r["tags"])]
         return runs[0] if runs else None
 
     def terminate(self, run_id: str) -> None:

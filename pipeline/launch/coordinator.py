@@ -9,26 +9,26 @@ it ever runs.
 """
 
 import dagster as dg
-from dagster._core.run_coordinator import QueuedRunCoordinator, SubmitRunContext
 
 from pipeline.ids import project_id_problem
-from pipeline.launch.guard import PROJECT_TAG, REFUSED_TAG, InvalidProjectLaunch, ProjectBusy, active_run, project_lock
+from pipeline.launch.guard import InvalidProjectLaunch, ProjectBusy, active_run, project_lock
+from pipeline.tags import MAX_RETRIES, PROJECT, REFUSED
 
 
-class OneRunPerProjectCoordinator(QueuedRunCoordinator):
-    def submit_run(self, context: SubmitRunContext) -> dg.DagsterRun:
+class OneRunPerProjectCoordinator(dg.QueuedRunCoordinator):
+    def submit_run(self, context: dg.SubmitRunContext) -> dg.DagsterRun:
         run = context.dagster_run
-        project = run.tags.get(PROJECT_TAG)
+        project = run.tags.get(PROJECT)
         if project is None:
             return super().submit_run(context)
         instance = self._instance
         problem = project_id_problem(project)
         if problem is not None:  # e.g. a GraphQL launch for partition "../evil": refused before any step runs
-            instance.add_run_tags(run.run_id, {REFUSED_TAG: "true", "dagster/max_retries": "0"})
+            instance.add_run_tags(run.run_id, {REFUSED: "true", MAX_RETRIES: "0"})
             raise InvalidProjectLaunch(project, problem)
         with project_lock(instance, project):
             busy = active_run(instance, project, exclude=run.run_id)
             if busy is not None:
-                instance.add_run_tags(run.run_id, {REFUSED_TAG: "true", "dagster/max_retries": "0"})
-                raise ProjectBusy(project, busy)
+                instance.add_run_tags(run.run_id, {REFUSED: "true", MAX_RETRIES: "0"})
+                raise ProjectBusy.of_run(project, busy)
             return super().submit_run(context)

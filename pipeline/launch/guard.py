@@ -7,51 +7,72 @@ PostgreSQL advisory lock in the run storage's database (any number of machines).
 import contextlib
 import fcntl
 import hashlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 
-PROJECT_TAG = "dagster/partition"
-REFUSED_TAG = "pipeline/refused"
-LOCAL_TAG = "pipeline/launched_by"  # runs created by `pipeline demo` in-process count as active at once
-ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
-          dg.DagsterRunStatus.CANCELING]
+from pipeline import tags
+
+ACTIVE = [dg.DagsterRunStatus(s) for s in tags.ACTIVE_STATUSES]
 
 
 class ProjectBusy(dg.DagsterError):
-    """A launch for a project that already has a queued or running run."""
+    """A launch for a project that already has a queued or running run (`run_id`, `status`).
 
-    def __init__(self, project: str, run: dg.DagsterRun):
-        self.project = project
-        self.run_id = run.run_id
+    Raised by the coordinator inside Dagster, it reaches a GraphQL client as text only: `parse` reads
+    it back from there, next to the one place that words it.
+    """
+
+    _TEXT = re.compile(r"project '([^']*)' already has run ([0-9a-f-]{8,}) \(([A-Za-z_]+)\)")
+
+    def __init__(self, project: str, run_id: str, status: str):
+        self.project, self.run_id, self.status = project, run_id, status.upper()
         super().__init__(
-            f"project {project!r} already has run {run.run_id} ({run.status.value}); a project runs one "
+            f"project {project!r} already has run {run_id} ({self.status}); a project runs one "
             f"run at a time: wait for it to finish, or cancel it with `pipeline cancel {project}`"
         )
+
+    @classmethod
+    def of_run(cls, project: str, run: dg.DagsterRun) -> "ProjectBusy":
+        return cls(project, run.run_id, run.status.value)
+
+    @classmethod
+    def parse(cls, text: str) -> "ProjectBusy | None":
+        found = cls._TEXT.search(text)
+        return cls(*found.groups()) if found else None
 
 
 class InvalidProjectLaunch(dg.DagsterError):
     """A launch whose partition key (`dagster/partition`) is not a valid project id."""
+
+    _TEXT = re.compile(r"refused: partition key .*")
 
     def __init__(self, project: str, problem: str):
         self.project = project
         super().__init__(f"refused: partition key {project!r} is not a valid project id: {problem}; "
                          "launch with a project id from a validated brief (`pipeline validate BRIEF`)")
 
+    @classmethod
+    def parse(cls, text: str) -> str | None:
+        """The refusal's line when `text` holds one."""
+        found = cls._TEXT.search(text)
+        return found.group(0).splitlines()[0] if found else None
+
 
 def active_run(instance: dg.DagsterInstance, project: str, exclude: str | None = None) -> dg.DagsterRun | None:
     """The project's queued, starting, running or canceling run, if any (refused launches never count)."""
-    runs = instance.get_runs(dg.RunsFilter(tags={PROJECT_TAG: project}, statuses=ACTIVE), limit=5)
-    runs += [r for r in instance.get_runs(dg.RunsFilter(tags={PROJECT_TAG: project, LOCAL_TAG: "local"},
-                                                        statuses=[dg.DagsterRunStatus.NOT_STARTED]), limit=5)]
-    return next((r for r in runs if r.run_id != exclude and not r.tags.get(REFUSED_TAG)), None)
+    runs = instance.get_runs(dg.RunsFilter(tags={tags.PROJECT: project}, statuses=ACTIVE), limit=5)
+    runs += instance.get_runs(dg.RunsFilter(tags={tags.PROJECT: project, tags.LAUNCHED_BY: tags.LOCAL},
+                                            statuses=[dg.DagsterRunStatus(tags.LOCAL_PENDING)]), limit=5)
+    return next((r for r in runs if r.run_id != exclude and tags.is_active(r.status.value, r.tags)), None)
 
 
 @contextlib.contextmanager
 def project_lock(instance: dg.DagsterInstance, project: str) -> Iterator[None]:
     """Held while a launcher checks for an active run and enqueues its own."""
-    from pipeline.storage.backends import postgres_url, storage_backend
+    from pipeline.environment import postgres_url, storage_backend
 
     if storage_backend() == "postgres":
         import sqlalchemy as sa

@@ -46,6 +46,10 @@ class AvatarProvider(dg.ConfigurableResource):
 class NoAvatar(AvatarProvider):
     """No presenter clips: the video has none."""
 
+    @classmethod
+    def from_env(cls, data_dir: str) -> "NoAvatar":
+        return cls()
+
     @property
     def name(self) -> str:
         return "none"

@@ -8,9 +8,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from pipeline.providers.api_client import ApiClient
 from pipeline.providers.avatar import AvatarProvider, ClipResult
 from pipeline.providers.errors import ContentPolicyError, PermanentProviderError, TransientProviderError
+from pipeline.providers.http_client import JSON_UTF8, HttpClient
 from pipeline.providers.http_errors import Hints
 from pipeline.providers.http_resource import HttpSettings
 from pipeline.store import atomic_write, item_key
@@ -21,7 +21,7 @@ DEFAULT_PRESENTER = "https://d-id-public-bucket.s3.us-west-2.amazonaws.com/alice
 VOICES = {"en": "en-US-JennyNeural", "zh": "zh-CN-XiaoxiaoNeural"}  # Microsoft voices D-ID speaks with
 HINTS = Hints(key="DID_API_KEY (or PIPELINE_AVATAR_API_KEY)",
               model="PIPELINE_AVATAR_IMAGE_URL and PIPELINE_AVATAR_VOICE", base_url="PIPELINE_AVATAR_BASE_URL",
-              timeout="PIPELINE_AVATAR_TIMEOUT")
+              timeout="PIPELINE_AVATAR_TIMEOUT", api="D-ID's API")
 
 
 class DidAvatar(AvatarProvider, HttpSettings):
@@ -37,6 +37,15 @@ class DidAvatar(AvatarProvider, HttpSettings):
     vendor: ClassVar[str] = "d-id"
     key_variable: ClassVar[str] = "DID_API_KEY"
     url_variable: ClassVar[str] = ""
+    env_texts: ClassVar[dict[str, str]] = {"IMAGE_URL": "source_url", "VOICE": "voice"}
+    env_numbers: ClassVar[dict[str, tuple[str, type, float]]] = {
+        "TIMEOUT": ("timeout", float, 0.001), "MAX_WAIT": ("max_wait", float, 0.001),
+        "POLL_INTERVAL": ("poll_interval", float, 0.001)}
+
+    @classmethod
+    def missing_key(cls, base_url: str) -> str:
+        return ("PIPELINE_AVATAR_PROVIDER=did needs an API key: set DID_API_KEY "
+                "(or PIPELINE_AVATAR_API_KEY) to the key from D-ID Studio's account settings")
 
     @property
     def name(self) -> str:
@@ -49,7 +58,7 @@ class DidAvatar(AvatarProvider, HttpSettings):
         return item_key(self.name, self.source_url, self.voice_for(language), text)
 
     def make_clip(self, text: str, language: str, out_path: Path) -> ClipResult:
-        client = ApiClient.from_client(self.client("talks"), auth_scheme="Basic", hints=HINTS)
+        client = self.client("talks").with_(auth_scheme="Basic", hints=HINTS)
         pending = out_path.with_name(f"{out_path.stem}.talk.json")  # the talk id, so a retry pays nothing twice
         talk_id = json.loads(pending.read_text())["id"] if pending.exists() else None
         talk = self._poll(client, talk_id) if talk_id else None
@@ -70,27 +79,27 @@ class DidAvatar(AvatarProvider, HttpSettings):
         pending.unlink(missing_ok=True)
         return ClipResult(seconds=float(talk.get("duration") or 0.0))
 
-    def _create(self, client: ApiClient, text: str, language: str) -> str:
+    def _create(self, client: HttpClient, text: str, language: str) -> str:
         body = {"source_url": self.source_url,
                 "script": {"type": "text", "input": text,
                            "provider": {"type": "microsoft", "voice_id": self.voice_for(language)}},
                 "config": {"stitch": True}}
-        answer = client.call_json("POST", "/talks", json_body=body)
+        answer = client.request_json("POST", "/talks", json_body=body, content_type=JSON_UTF8)
         if not answer.get("id"):
             raise PermanentProviderError(client.provider, "the answer to POST /talks has no id",
                                          hint=f"check {HINTS.base_url}")
         return str(answer["id"])
 
-    def _poll(self, client: ApiClient, talk_id: str) -> dict[str, Any] | None:
+    def _poll(self, client: HttpClient, talk_id: str) -> dict[str, Any] | None:
         """The talk's state; None when D-ID no longer knows it (then a new one is made)."""
         try:
-            return client.call_json("GET", f"/talks/{talk_id}")
+            return client.request_json("GET", f"/talks/{talk_id}")
         except PermanentProviderError as e:
-            if str(e).startswith(f"{client.provider}: 404 "):
+            if e.status == 404:
                 return None
             raise
 
-    def _wait(self, client: ApiClient, talk_id: str, talk: dict[str, Any]) -> dict[str, Any]:
+    def _wait(self, client: HttpClient, talk_id: str, talk: dict[str, Any]) -> dict[str, Any]:
         """Poll until the talk is done (its final state) or failed, for at most `max_wait` seconds."""
         deadline = time.monotonic() + self.max_wait
         while True:
@@ -110,4 +119,4 @@ class DidAvatar(AvatarProvider, HttpSettings):
                     hint="raise PIPELINE_AVATAR_MAX_WAIT; a step retry goes on waiting for the same talk")
             log.debug("%s: talk %s is %s", client.provider, talk_id, status)
             time.sleep(self.poll_interval)
-            talk = client.call_json("GET", f"/talks/{talk_id}")
+            talk = client.request_json("GET", f"/talks/{talk_id}")

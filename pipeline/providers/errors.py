@@ -6,11 +6,17 @@ RetryPolicy); permanent ones never will and fail the step at once with what to d
 
 
 class ProviderError(Exception):
-    """A provider call failed. `provider` names the implementation, never a secret."""
+    """A provider call failed. `provider` names the implementation, never a secret.
 
-    def __init__(self, provider: str, message: str, *, hint: str = ""):
+    `detail` is the message without the provider and the hint; `status` the HTTP status the
+    server answered with (None when no answer says it: a timeout, a local tool, a bad answer).
+    """
+
+    def __init__(self, provider: str, message: str, *, hint: str = "", status: int | None = None):
         self.provider = provider
         self.hint = hint
+        self.detail = message
+        self.status = status
         super().__init__(f"{provider}: {message}" + (f" ({hint})" if hint else ""))
 
 
@@ -21,9 +27,10 @@ class TransientProviderError(ProviderError):
 class RateLimited(TransientProviderError):
     """429: try again after `retry_after` seconds (None when the server gave no hint)."""
 
-    def __init__(self, provider: str, message: str, *, retry_after: float | None = None, hint: str = ""):
+    def __init__(self, provider: str, message: str, *, retry_after: float | None = None, hint: str = "",
+                 status: int | None = None):
         self.retry_after = retry_after
-        super().__init__(provider, message, hint=hint)
+        super().__init__(provider, message, hint=hint, status=status)
 
 
 class PermanentProviderError(ProviderError):

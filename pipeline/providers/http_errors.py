@@ -27,6 +27,7 @@ class Hints:
     model: str = "the model"
     base_url: str = "the base URL"
     timeout: str = "the timeout"
+    api: str = "the provider's API"  # what base_url must point at
 
 
 def scrub(text: str, secrets: tuple[str, ...]) -> str:
@@ -113,14 +114,15 @@ def classify(provider: str, status: int, headers: dict[str, str], body: bytes, h
     if status == 429:
         wait = parse_retry_after(headers)
         if _quota_exhausted(lowered, wait):
-            return PermanentProviderError(provider, f"{head}: the quota is exhausted{detail}",
+            return PermanentProviderError(provider, f"{head}: the quota is exhausted{detail}", status=status,
                                           hint=f"add credit or raise the quota of the account behind {hints.key}")
         after = f", the server asks to wait {wait:g} s" if wait is not None else ""
-        return RateLimited(provider, f"{head}: rate limited{after}{detail}{note}", retry_after=wait)
+        return RateLimited(provider, f"{head}: rate limited{after}{detail}{note}", retry_after=wait, status=status)
     if status >= 500 or status in TRANSIENT_STATUS:
-        return TransientProviderError(provider, f"{head}: the server could not answer now{detail}{note}")
+        return TransientProviderError(provider, f"{head}: the server could not answer now{detail}{note}",
+                                      status=status)
     if any(mark in lowered for mark in _POLICY_MARKS):
         return ContentPolicyError(provider, f"{head}: refused by the provider's content policy{detail}",
-                                  hint="rephrase the input")
+                                  hint="rephrase the input", status=status)
     what, hint = _permanent_text(status, hints)
-    return PermanentProviderError(provider, f"{head}: {what}{detail}", hint=hint)
+    return PermanentProviderError(provider, f"{head}: {what}{detail}", hint=hint, status=status)

@@ -71,6 +71,10 @@ def draw_procedural(description: str, seed: int, width: int, height: int) -> Ima
 class ProceduralImages(ImageProvider):
     """Offline images: deterministic procedural landscapes, one per description and seed."""
 
+    @classmethod
+    def from_env(cls, data_dir: str) -> "ProceduralImages":
+        return cls()
+
     @property
     def name(self) -> str:
         return "procedural"

@@ -16,6 +16,10 @@ _COMPOSERS = {
 class OfflineText(TextProvider):
     """Composes structured, language-aware text from the request's structured inputs."""
 
+    @classmethod
+    def from_env(cls, data_dir: str) -> "OfflineText":
+        return cls()
+
     @property
     def name(self) -> str:
         return "offline"

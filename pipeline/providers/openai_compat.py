@@ -13,13 +13,13 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from pipeline.defs.text.prompts import JSON_ANSWER
 from pipeline.providers.errors import ContentPolicyError, PermanentProviderError, TransientProviderError
-from pipeline.providers.http import Reply
+from pipeline.providers.http_client import Reply
 from pipeline.providers.http_resource import HttpSettings
 from pipeline.providers.images import ImageProvider
 from pipeline.providers.media import pcm_wav, save_cover
 from pipeline.providers.speech import SpeechProvider, SpeechResult, wav_duration
+from pipeline.providers.structured import JSON_ANSWER
 from pipeline.providers.text import TextProvider, TextRequest, TextResponse
 from pipeline.store import atomic_write
 
@@ -51,7 +51,7 @@ class OpenAIText(TextProvider, HttpSettings):
         if self.temperature is not None:
             body["temperature"] = self.temperature
         client = self.client(self.model)
-        data = client.post_json("/chat/completions", body)
+        data = client.request_json("POST", "/chat/completions", json_body=body, cache=True)
         try:
             choice = data["choices"][0]
             message = choice["message"]
@@ -79,6 +79,7 @@ class OpenAISpeech(SpeechProvider, HttpSettings):
     chars_per_second: float = Field(default=3.5, gt=0, description="speaking rate for Chinese, in characters")
 
     role: ClassVar[str] = "speech"
+    env_texts: ClassVar[dict[str, str]] = {"MODEL": "model", "VOICE": "voice"}
 
     @property
     def name(self) -> str:
@@ -93,8 +94,8 @@ class OpenAISpeech(SpeechProvider, HttpSettings):
     def synthesize(self, text: str, language: str, voice: str | None, out_path: Path) -> SpeechResult:
         client = self.client(self.model)
         body = {"model": self.model, "input": text, "voice": voice or self.voice, "response_format": "wav"}
-        reply = client.post("/audio/speech", json_body=body, accept="audio/wav",
-                            check=lambda r: _require_wav(r, client.provider))
+        reply = client.request("POST", "/audio/speech", json_body=body, accept="audio/wav", cache=True,
+                               check=lambda r: _require_wav(r, client.provider))
         atomic_write(out_path, pcm_wav(reply.content, client.provider))
         seconds, rate = wav_duration(out_path)
         if seconds <= 0:
@@ -125,7 +126,7 @@ class OpenAIImages(ImageProvider, HttpSettings):
         body: dict[str, Any] = {"model": self.model, "prompt": description, "n": 1, "size": self.size}
         if not self.model.startswith("gpt-image"):  # gpt-image models always answer base64, and refuse the field
             body["response_format"] = "b64_json"
-        data = client.post_json("/images/generations", body)
+        data = client.request_json("POST", "/images/generations", json_body=body, cache=True)
         try:
             item = data["data"][0]
             picture = base64.b64decode(item["b64_json"], validate=True) if item.get("b64_json") else None

@@ -6,15 +6,17 @@ from abc import abstractmethod
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 import dagster as dg
 from pydantic import BaseModel, Field
 
+from pipeline.providers import env
 from pipeline.providers.errors import PermanentProviderError, TransientProviderError
 from pipeline.store import atomic_write
 
 Progress = Callable[[int, int, str], None]  # (done, total, message)
+EXPORT_DIR_ENV = "PIPELINE_EXPORT_DIR"  # the local export root (default <data>/exports)
 
 
 class PublishPackage(BaseModel):
@@ -75,13 +77,22 @@ class LocalPublisher(Publisher):
 
     folder: str = Field(default="", description="export root (empty: the exports folder of the data folder)")
 
+    @classmethod
+    def from_env(cls, data_dir: str) -> Self:
+        """The export root from PIPELINE_EXPORT_DIR when it is set."""
+        folder = env.text(EXPORT_DIR_ENV)
+        return cls(folder=folder) if folder else cls()
+
     @property
     def name(self) -> str:
         return "local"
 
+    def export_root(self, data_dir: Path) -> Path:
+        """The folder every project's export goes under: `folder`, or `<data_dir>/exports`."""
+        return Path(self.folder).resolve() if self.folder else data_dir / "exports"
+
     def publish(self, package: PublishPackage, progress: Progress | None = None) -> PublishResult:
-        root = Path(self.folder).resolve() if self.folder else package.data_dir / "exports"
-        target = root / package.project
+        target = self.export_root(package.data_dir) / package.project
         sources = [package.video, package.thumbnail, package.srt, package.vtt]
         for source in sources:
             if not source.is_file():

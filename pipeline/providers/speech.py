@@ -85,6 +85,10 @@ class OfflineSpeech(SpeechProvider):
     espeak_speed: int = 185
     _piper: object | None = PrivateAttr(default=None)
 
+    @classmethod
+    def from_env(cls, data_dir: str) -> "OfflineSpeech":
+        return cls()
+
     @property
     def name(self) -> str:
         return "offline"

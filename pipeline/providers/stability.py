@@ -6,7 +6,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from pipeline.providers.errors import ContentPolicyError, PermanentProviderError
-from pipeline.providers.http import Reply
+from pipeline.providers.http_client import Reply
 from pipeline.providers.http_resource import HttpSettings
 from pipeline.providers.images import ImageProvider
 from pipeline.providers.media import save_cover
@@ -27,6 +27,7 @@ class StabilityImages(ImageProvider, HttpSettings):
     vendor: ClassVar[str] = "stability"
     key_variable: ClassVar[str] = "STABILITY_API_KEY"
     url_variable: ClassVar[str] = ""
+    api: ClassVar[str] = "Stability AI's API"
 
     @property
     def name(self) -> str:
@@ -36,8 +37,8 @@ class StabilityImages(ImageProvider, HttpSettings):
         client = self.client(self.model)
         form = {"prompt": description, "aspect_ratio": self.aspect_ratio, "output_format": "png",
                 "seed": str(seed % (MAX_SEED + 1))}
-        reply = client.post(f"/v2beta/stable-image/generate/{self.model}", form=form, accept="image/*",
-                            check=lambda r: _require_image(r, client.provider))
+        reply = client.request("POST", f"/v2beta/stable-image/generate/{self.model}", multipart=form,
+                               accept="image/*", cache=True, check=lambda r: _require_image(r, client.provider))
         save_cover(reply.content, width, height, out_path, client.provider)
 
 

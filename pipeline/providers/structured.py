@@ -6,12 +6,21 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from pipeline.defs.text.prompts import REPAIR
 from pipeline.providers.errors import InvalidModelOutput
 from pipeline.providers.text import TextProvider, TextRequest, TextResponse
 
 M = TypeVar("M", bound=BaseModel)
 MAX_REPAIRS = 2
+
+# The protocol's own prompts (any text task's, not one asset's). They are part of request bodies, so of
+# the response cache's keys: changing a byte asks every cached call again.
+REPAIR = """Your previous answer was not valid. Problems:
+{problems}
+Answer again with the whole corrected JSON only."""
+
+# Added to the system prompt when the answer must be JSON: `json_object` mode needs the word JSON
+# in the messages, and the schema tells the model the exact shape.
+JSON_ANSWER = "\n\nAnswer with one JSON object only, no prose and no code fence, matching this JSON Schema:\n{schema}"
 
 
 def _parse(text: str, model: type[M]) -> tuple[M | None, list[str]]:

@@ -6,16 +6,18 @@ they are scrubbed from anything a server echoes and never logged, returned or st
 
 import json
 import time
-from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
+import dagster as dg
 from pydantic import Field, field_validator
 
-from pipeline.providers.api_client import ApiClient
+from pipeline.providers import env
 from pipeline.providers.errors import PermanentProviderError
+from pipeline.providers.http_client import JSON_UTF8, HttpClient
 from pipeline.providers.http_errors import Hints
+from pipeline.providers.http_resource import TransportSettings
 from pipeline.providers.publisher import Progress, PublishPackage, PublishResult, Publisher
-from pipeline.providers.resumable import CHUNK_UNIT, ResumableUpload
+from pipeline.providers.resumable import CHUNK_UNIT, upload_resumable
 from pipeline.store import atomic_write, file_digest, item_key
 
 TOKEN_URL = "https://oauth2.googleapis.com/token"
@@ -24,7 +26,12 @@ WATCH_URL = "https://www.youtube.com/watch?v={id}"
 TOKEN_LIFETIME = 45 * 60  # seconds an access token is used for (Google grants an hour)
 CREDENTIALS = "PIPELINE_YOUTUBE_CLIENT_ID, PIPELINE_YOUTUBE_CLIENT_SECRET and PIPELINE_YOUTUBE_REFRESH_TOKEN"
 HINTS = Hints(key="PIPELINE_YOUTUBE_REFRESH_TOKEN and its youtube.upload scope", model="the video's metadata",
-              base_url="PIPELINE_YOUTUBE_UPLOAD_BASE_URL", timeout="PIPELINE_PUBLISHER_TIMEOUT")
+              base_url="PIPELINE_YOUTUBE_UPLOAD_BASE_URL", timeout="PIPELINE_PUBLISHER_TIMEOUT",
+              api="Google's YouTube upload API")
+SECRETS = {"client_id": "PIPELINE_YOUTUBE_CLIENT_ID", "client_secret": "PIPELINE_YOUTUBE_CLIENT_SECRET",
+           "refresh_token": "PIPELINE_YOUTUBE_REFRESH_TOKEN"}
+SETTINGS = {"token_url": "PIPELINE_YOUTUBE_TOKEN_URL", "upload_base_url": "PIPELINE_YOUTUBE_UPLOAD_BASE_URL",
+            "category_id": "PIPELINE_YOUTUBE_CATEGORY_ID"}
 
 
 def video_resource(package: PublishPackage, category_id: str, made_for_kids: bool) -> dict[str, Any]:
@@ -47,7 +54,7 @@ def video_resource(package: PublishPackage, category_id: str, made_for_kids: boo
     return {"snippet": snippet, "status": status}
 
 
-class YouTubePublisher(Publisher):
+class YouTubePublisher(Publisher, TransportSettings):
     """Uploads to YouTube with an OAuth client and a refresh token (give the three as dg.EnvVar)."""
 
     client_id: str = Field(description="OAuth client id")
@@ -59,10 +66,6 @@ class YouTubePublisher(Publisher):
     made_for_kids: bool = Field(default=False, description="status.selfDeclaredMadeForKids")
     chunk_size: int = Field(default=8 * 1024 * 1024, ge=CHUNK_UNIT, description="upload chunk, a multiple of 256 KiB")
     timeout: float = Field(default=120.0, gt=0, description="seconds to wait for one answer")
-    connect_timeout: float = Field(default=10.0, gt=0)
-    max_retries: int = Field(default=3, ge=0, description="retries of a transient error (and resumes in a row)")
-    backoff_base: float = Field(default=1.0, ge=0)
-    data_dir: str = Field(default="", description="data folder holding the caches (empty: PIPELINE_DATA_DIR)")
 
     @field_validator("chunk_size")
     @classmethod
@@ -71,16 +74,29 @@ class YouTubePublisher(Publisher):
             raise ValueError(f"must be a multiple of {CHUNK_UNIT} bytes (256 KiB)")
         return value
 
+    @classmethod
+    def from_env(cls, data_dir: str) -> Self:
+        """Set up from PIPELINE_YOUTUBE_* and PIPELINE_PUBLISHER_TIMEOUT; the OAuth secrets as dg.EnvVar."""
+        missing = [v for v in SECRETS.values() if not env.text(v)]
+        if missing:
+            raise env.invalid(f"PIPELINE_PUBLISHER_PROVIDER=youtube needs {', '.join(missing)}: an OAuth client "
+                              "(Google Cloud console) and a refresh token granted the youtube.upload scope")
+        settings: dict[str, object] = {field: dg.EnvVar(v) for field, v in SECRETS.items()}
+        settings["data_dir"] = data_dir
+        for field, variable in SETTINGS.items():
+            if value := env.text(variable):
+                settings[field] = value
+        if (timeout := env.number("PIPELINE_PUBLISHER_TIMEOUT", float, 0.001)) is not None:
+            settings["timeout"] = timeout
+        return cls(**settings)
+
     @property
     def name(self) -> str:
         return "youtube"
 
-    def _client(self) -> ApiClient:
-        return ApiClient(provider="youtube publisher", base_url=self.upload_base_url, timeout=self.timeout,
-                         connect_timeout=self.connect_timeout, max_retries=self.max_retries,
-                         backoff_base=self.backoff_base, cache=False, hints=HINTS,
-                         data_dir=Path(self.data_dir).resolve() if self.data_dir else None,
-                         extra_secrets=(self.client_secret, self.refresh_token))
+    def _client(self) -> HttpClient:
+        return HttpClient(provider="youtube publisher", base_url=self.upload_base_url, cache=False, hints=HINTS,
+                          extra_secrets=(self.client_secret, self.refresh_token), **self.transport())
 
     def publish(self, package: PublishPackage, progress: Progress | None = None) -> PublishResult:
         client = self._client()
@@ -99,25 +115,24 @@ class YouTubePublisher(Publisher):
             atomic_write(checkpoint, json.dumps({"key": key, "video_id": video_id}))
         if time.monotonic() - granted > TOKEN_LIFETIME:  # a long upload outlived the access token
             client = self._authorised(base)
-        client.call_json("POST", f"/upload/youtube/v3/thumbnails/set?videoId={video_id}&uploadType=media",
-                         content=package.thumbnail.read_bytes(), content_type="image/jpeg")
+        client.request_json("POST", f"/upload/youtube/v3/thumbnails/set?videoId={video_id}&uploadType=media",
+                            content=package.thumbnail.read_bytes(), content_type="image/jpeg")
         if progress is not None:
             progress(1, 1, "thumbnail set")
         return PublishResult(url=WATCH_URL.format(id=video_id), video_id=video_id, reused_upload=reused)
 
-    def _authorised(self, client: ApiClient) -> ApiClient:
+    def _authorised(self, client: HttpClient) -> HttpClient:
         """`client` carrying a fresh access token (scrubbed like the other secrets)."""
         token = self._access_token(client)
-        return ApiClient.from_client(client, api_key=token, extra_secrets=(*client.extra_secrets, token))
+        return client.with_(api_key=token, extra_secrets=(*client.extra_secrets, token))
 
-    def _access_token(self, client: ApiClient) -> str:
+    def _access_token(self, client: HttpClient) -> str:
         form = {"grant_type": "refresh_token", "client_id": self.client_id, "client_secret": self.client_secret,
                 "refresh_token": self.refresh_token}
         try:
-            answer = client.call_json("POST", self.token_url, form=form, auth=False)
+            answer = client.request_json("POST", self.token_url, form=form, auth=False)
         except PermanentProviderError as e:
-            said = str(e).removeprefix(f"{e.provider}: ").removesuffix(f" ({e.hint})")
-            raise PermanentProviderError(client.provider, f"the OAuth token grant was refused: {said}",
+            raise PermanentProviderError(client.provider, f"the OAuth token grant was refused: {e.detail}",
                                          hint=f"check {CREDENTIALS}") from None
         token = answer.get("access_token")
         if not isinstance(token, str) or not token:
@@ -125,28 +140,25 @@ class YouTubePublisher(Publisher):
                                          hint="check PIPELINE_YOUTUBE_TOKEN_URL")
         return token
 
-    def _upload(self, client: ApiClient, package: PublishPackage, body: dict[str, Any],
+    def _upload(self, client: HttpClient, package: PublishPackage, body: dict[str, Any],
                 progress: Progress | None) -> str:
         """Open a resumable session, send the file in chunks, return the new video's id."""
         size = package.video.stat().st_size
-        reply = client.call("POST", "/upload/youtube/v3/videos?uploadType=resumable&part=snippet,status",
-                            json_body=body, headers={"X-Upload-Content-Type": "video/mp4",
-                                                     "X-Upload-Content-Length": str(size)})
+        reply = client.request("POST", "/upload/youtube/v3/videos?uploadType=resumable&part=snippet,status",
+                               json_body=body, content_type=JSON_UTF8,
+                               headers={"X-Upload-Content-Type": "video/mp4", "X-Upload-Content-Length": str(size)})
         session = reply.headers.get("location")
         if not session:
             raise PermanentProviderError(client.provider, "the upload session answer has no Location header",
                                          hint=f"check {HINTS.base_url}")
-        upload = ResumableUpload(provider=client.provider, session_url=session, path=package.video,
-                                 chunk_size=self.chunk_size, timeout=self.timeout, connect_timeout=self.connect_timeout,
-                                 max_retries=self.max_retries, backoff_base=self.backoff_base,
-                                 secrets=(*client.secrets, session), hints=HINTS)
 
         def on_bytes(done: int, total: int) -> None:
             if progress is not None:
                 progress(done, total, f"uploaded {done} of {total} bytes")
 
         try:
-            answer = json.loads(upload.run(on_bytes))
+            answer = json.loads(upload_resumable(client, session, package.video, self.chunk_size, "video/mp4",
+                                                 on_bytes))
         except ValueError:
             answer = None
         if not isinstance(answer, dict) or not answer.get("id"):

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.render import ffmpeg
+from pipeline.render.audio import LOUDNESS_TARGET, write_wav
 from pipeline.render.h264 import split_access_units
 from pipeline.store import file_digest, item_key
 
@@ -34,9 +35,10 @@ def clip_video_args(clip: Path, out: Path, width: int, height: int, fps: int, ch
 
 def clip_audio_args(clip: Path, out: Path) -> list[str]:
     """The clip's speech, loudness-normalised like the narration, 48 kHz mono PCM (silence if none)."""
+    speech = f"[0:a:0]loudnorm=I={LOUDNESS_TARGET:g}:TP=-1.5:LRA=11,aresample=48000[a]"
     return ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(clip),
             "-f", "lavfi", "-i", f"anullsrc=r={AUDIO_RATE}:cl=mono", "-filter_complex",
-            "[0:a:0]loudnorm=I=-16:TP=-1.5:LRA=11,aresample=48000[a]" if _has_audio(clip) else "[1:a]anull[a]",
+            speech if _has_audio(clip) else "[1:a]anull[a]",
             "-map", "[a]", "-t", "3600", "-ac", "1", "-ar", str(AUDIO_RATE), "-c:a", "pcm_s16le", str(out)]
 
 
@@ -76,10 +78,5 @@ def join_audio(parts: list[np.ndarray], narration: Path, out: Path) -> Path:
         speech = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
     joined = np.concatenate([parts[0], speech, parts[1]])
     out.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(out), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(AUDIO_RATE)
-        w.writeframes(joined.tobytes())
-    return out
+    return write_wav(out, joined, AUDIO_RATE)
 

@@ -260,3 +260,29 @@ def probe(path: Path) -> dict:
     result = run(["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format",
                   "-count_packets", str(path)], f"ffprobe of {path}")
     return json.loads(result.stdout)
+
+
+@dataclass(frozen=True)
+class MediaSummary:
+    """What assets report of a media file: duration, frames, picture size and rate, codecs (None: no such stream)."""
+
+    duration: float
+    frames: int
+    width: int | None
+    height: int | None
+    fps: str | None  # ffprobe's r_frame_rate, e.g. "30/1"
+    video_codec: str | None
+    audio_codec: str | None
+
+
+def media_summary(path: Path) -> MediaSummary:
+    """The summary of a media file, as ffprobe reads it (frames counted from its packets)."""
+    info = probe(path)
+    video = next((s for s in info["streams"] if s["codec_type"] == "video"), {})
+    audio = next((s for s in info["streams"] if s["codec_type"] == "audio"), {})
+    width, height = video.get("width"), video.get("height")
+    return MediaSummary(duration=float(info["format"]["duration"]),
+                        frames=int(video.get("nb_read_packets") or video.get("nb_frames") or 0),
+                        width=None if width is None else int(width), height=None if height is None else int(height),
+                        fps=video.get("r_frame_rate"), video_codec=video.get("codec_name"),
+                        audio_codec=audio.get("codec_name"))

@@ -1,7 +1,7 @@
 """Factories that return the SQLite or PostgreSQL implementation of each Dagster storage."""
 
 import os
-from typing import Any, Literal, Mapping
+from typing import Any, Mapping
 
 import dagster as dg
 from dagster._config.config_schema import UserConfigSchema
@@ -15,9 +15,8 @@ from dagster_postgres import (
     PostgresScheduleStorage,
 )
 
+from pipeline.environment import POSTGRES_URL_ENV, postgres_url, storage_backend  # noqa: F401 - re-exported
 from pipeline.events.hook import ProjectionHook
-
-POSTGRES_URL_ENV = "DAGSTER_POSTGRES_URL"
 
 _CONFIG: UserConfigSchema = {
     "base_dir": dg.Field(
@@ -26,23 +25,6 @@ _CONFIG: UserConfigSchema = {
         description="SQLite folder; defaults to $DAGSTER_HOME/storage.",
     ),
 }
-
-
-def storage_backend() -> Literal["postgres", "sqlite"]:
-    """The backend the instance uses in this environment."""
-    return "postgres" if os.environ.get(POSTGRES_URL_ENV) else "sqlite"
-
-
-def postgres_url() -> str:
-    """DAGSTER_POSTGRES_URL, with the driver dagster-postgres installs (psycopg2) made explicit.
-
-    SQLAlchemy 2.1 maps a bare `postgresql://` to psycopg 3, which is not installed.
-    """
-    url = os.environ[POSTGRES_URL_ENV]
-    for bare in ("postgresql://", "postgres://"):
-        if url.startswith(bare):
-            return "postgresql+psycopg2://" + url[len(bare):]
-    return url
 
 
 def _sqlite_dir(config_value: Mapping[str, Any]) -> str:

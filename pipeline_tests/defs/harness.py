@@ -8,11 +8,11 @@ import dagster as dg
 
 from pipeline.brief import Brief
 from pipeline.definitions import assets
+from pipeline.defs.ops.jobs import run_config
 from pipeline.defs.resources import build_resources
 from pipeline.providers.images import ProceduralImages
 from pipeline.providers.offline_text import OfflineText
 from pipeline.providers.speech import OfflineSpeech
-from pipeline.run import run_config
 
 CALLS: Counter = Counter()
 

@@ -10,7 +10,7 @@ from typing import ClassVar
 import dagster as dg
 import pytest
 
-from pipeline.run import run_config
+from pipeline.defs.ops.jobs import run_config
 from pipeline_tests.defs.briefs import small_brief
 from pipeline_tests.defs.harness import CountingImages, CountingSpeech
 from pipeline_tests.events.streams import client, entries, final_entry

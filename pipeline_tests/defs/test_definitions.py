@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from pipeline.brief import STAGES
-from pipeline.defs.ops.jobs import selection_up_to
 from pipeline.definitions import defs
+from pipeline.defs.ops.jobs import selection_up_to
+from pipeline.stages import STAGES
 
 
 def test_definitions_load():

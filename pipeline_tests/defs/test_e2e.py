@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.brief import STAGES
+from pipeline.rules.units import length_units
 from pipeline.run import run_locally
+from pipeline.stages import STAGES
 from pipeline.store import ProjectFiles
 from pipeline_tests.defs.briefs import small_brief
 from pipeline_tests.render.media import ffprobe, integrated_loudness
@@ -46,6 +47,7 @@ def test_whole_project(language, instance, env_data):
     manuscript = files.path("manuscript.md").read_text()
     chapters = json.loads(files.path("chapters.json").read_text())["chapters"]
     assert len(chapters) == 2 and all(c["title"] in manuscript for c in chapters)
+    assert all(c["words"] == length_units(c["text"], language) for c in chapters)  # as after a user's edit
     srt = files.path("video.srt").read_text()
     assert srt.count(" --> ") == len(narration["cues"])
     if language == "zh":

@@ -2,6 +2,8 @@
 
 import json
 
+from pipeline.defs.text.models import Chapter, Chapters
+from pipeline.rules.units import length_units
 from pipeline.store import ProjectFiles
 from pipeline_tests.defs.briefs import small_brief
 from pipeline_tests.defs.harness import CALLS, materialize
@@ -44,3 +46,17 @@ def test_document_cites_numbered_sources(data_dir):
     manuscript = files.path("manuscript.md").read_text()
     assert "## References" in manuscript and "[1] Clock notes (sources/vector-clocks.md)" in manuscript
     assert "## Contents" in manuscript
+
+
+def test_an_edited_chinese_chapter_counts_words_as_when_it_was_written(tmp_path):
+    (tmp_path / "chapters").mkdir()
+    text = "钟表匠修好了钟。"
+    written = Chapters(language="zh", chapters=[Chapter(index=1, title="一", text=text, summary="s",
+                                                        words=length_units(text, "zh"), path="chapters/01.md")])
+    assert written.chapters[0].words == 7  # CJK characters, no punctuation
+    (tmp_path / "chapters" / "01.md").write_text("# 一\n\n钟表匠修好了那座老钟，AI 也来帮忙。\n", encoding="utf-8")
+    edited = written.with_edits(tmp_path).chapters[0]
+    assert edited.edited and edited.words == 14 == length_units(edited.text, "zh")
+    # chapters saved before `language` was kept still load, and the text tells the language
+    old = Chapters.model_validate_json(written.model_dump_json(exclude={"language"}))
+    assert old.language is None and old.with_edits(tmp_path).chapters[0].words == 14

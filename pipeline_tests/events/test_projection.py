@@ -136,7 +136,7 @@ def test_resync_rebuilds_without_duplicates(redis_server, instance, env_data):
 def test_batch_progress_from_tagged_runs(redis_server, instance, env_data):
     brief = small_brief("proj-batch", stop_at="outline")
     instance.add_dynamic_partitions("projects", [brief.project_id])
-    from pipeline.run import run_config
+    from pipeline.defs.ops.jobs import run_config
 
     result = dg.execute_job(dg.reconstructable(_job), instance=instance, run_config=run_config(brief),
                             tags={"dagster/partition": brief.project_id, "pipeline/batch": "b-1"},

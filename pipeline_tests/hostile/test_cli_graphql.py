@@ -7,9 +7,9 @@ import dagster as dg
 import pytest
 import yaml
 
-from pipeline.commands.projects import launch_brief
+from pipeline.cli.projects import launch_brief
+from pipeline.defs.ops.jobs import run_config
 from pipeline.launch.client import ClientError, PipelineClient, ProjectBusyError
-from pipeline.run import run_config
 from pipeline.store import ProjectFiles
 from pipeline_tests.defs.briefs import SHORT_VIDEO, small_brief
 from pipeline_tests.events.streams import client as redis_client

@@ -8,8 +8,7 @@ from pipeline.defs.ops.quota import month_usage
 from pipeline.usage import LEDGER
 
 
-def test_bad_ledgers_are_named_and_left_out(data_dir, monkeypatch, tmp_path):
-    monkeypatch.setenv("PIPELINE_DATA_DIR", str(data_dir))
+def test_bad_ledgers_are_named_and_left_out(data_dir):
     projects = data_dir / "projects"
     for name, content in [("good", json.dumps({"totals": {"chapters": {"tokens_in": 100, "images": 2}}})),
                           ("truncated", '{"totals": {"chapters": {"tokens_in'), ("scalar", "7"),
@@ -23,7 +22,7 @@ def test_bad_ledgers_are_named_and_left_out(data_dir, monkeypatch, tmp_path):
     (projects / "fifo").mkdir()
     os.mkfifo(projects / "fifo" / LEDGER)
     problems: list[str] = []
-    usage = month_usage(datetime.now(timezone.utc), problems)
+    usage = month_usage(datetime.now(timezone.utc), data_dir, problems)
     assert usage.tokens_in == 100 and usage.images == 2
     assert sorted(p.split("/projects/")[1].split("/")[0] for p in problems) == [
         "fifo", "latin1", "scalar", "truncated", "wrong-type"]

@@ -18,6 +18,17 @@ def stand_in():
     _nothing()
 
 
+def sensor_context(instance: dg.DagsterInstance, cursor: str | None = None) -> dg.SensorEvaluationContext:
+    """The context the daemon gives the project's sensors: their repository and resources (the
+    environment's data folder and Redis)."""
+    from pipeline.definitions import defs
+    from pipeline.defs.redis_resource import RedisResource
+    from pipeline.defs.resources import DataFolder
+
+    return dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
+                                   resources={"files": DataFolder(), "redis_target": RedisResource()})
+
+
 def tick(sensor: dg.SensorDefinition, instance: dg.DagsterInstance, cursor: str | None = None,
          timeout: float = 30):
     """One evaluation of `sensor`, failing the test (not hanging it) if it blocks, e.g. on a FIFO."""
@@ -25,7 +36,7 @@ def tick(sensor: dg.SensorDefinition, instance: dg.DagsterInstance, cursor: str 
 
     def evaluate() -> None:
         try:
-            outcome["result"] = sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+            outcome["result"] = sensor(sensor_context(instance, cursor))
         except BaseException as e:  # re-raised in the test's thread
             outcome["error"] = e
 

@@ -7,9 +7,9 @@ import time
 import dagster as dg
 import pytest
 
-from pipeline.commands.projects import launch_brief
+from pipeline.cli.projects import launch_brief
+from pipeline.defs.ops.jobs import run_config
 from pipeline.launch.client import ClientError, PipelineClient
-from pipeline.run import run_config
 from pipeline.store import ProjectFiles
 from pipeline_tests.defs.briefs import small_brief
 from pipeline_tests.events.streams import client as redis_client
@@ -31,7 +31,7 @@ def test_submit_and_wait_for_success_then_delete(redis_server, services, data_di
 
     import argparse
 
-    from pipeline.commands.delete import cmd_delete
+    from pipeline.cli.delete import cmd_delete
 
     assert cmd_delete(argparse.Namespace(project=brief.project_id, yes=True)) == 0
     assert brief.project_id not in client.partitions()

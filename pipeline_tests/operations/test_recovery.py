@@ -6,7 +6,7 @@ import signal
 
 import dagster as dg
 
-from pipeline.commands.projects import launch_brief
+from pipeline.cli.projects import launch_brief
 from pipeline.launch.client import PipelineClient
 from pipeline.launch.launcher import worker_pid
 from pipeline.store import ProjectFiles
@@ -57,7 +57,7 @@ def test_edited_script_respeaks_only_changed_cues(redis_server, services, data_d
     script = json.loads(files.path("script.json").read_text())
     script["segments"][1]["text"] = "This sentence was edited by a person. So was this one."
     files.path("script.json").write_text(json.dumps(script))
-    from pipeline.commands.projects import downstream_of
+    from pipeline.cli.projects import downstream_of
 
     run_id = client.launch(brief.project_id, {}, downstream_of("script"))
     assert client.wait(run_id, timeout=240)["status"] == "SUCCESS"

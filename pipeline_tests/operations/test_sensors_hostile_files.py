@@ -209,5 +209,5 @@ def test_template_problems_are_named(data_dir, monkeypatch, template, problem):
     path = data_dir / "Bad Name.yaml"
     path.write_text(yaml.safe_dump(template))
     with pytest.raises(BriefError, match="Bad Name.yaml") as raised:
-        _due(path, os.lstat(path), time.time())
+        _due(path, os.lstat(path), time.time(), data_dir)
     assert problem in str(raised.value)

@@ -12,7 +12,7 @@ from pipeline.usage import Usage
 from pipeline_tests.defs.briefs import small_brief
 from pipeline_tests.defs.harness import materialize
 from pipeline_tests.events.streams import client as redis_client
-from pipeline_tests.operations.sensor_ticks import create_runs
+from pipeline_tests.operations.sensor_ticks import create_runs, sensor_context
 
 
 def test_inbox_launches_valid_briefs_and_rejects_the_rest(redis_server, data_dir, monkeypatch):
@@ -25,7 +25,7 @@ def test_inbox_launches_valid_briefs_and_rejects_the_rest(redis_server, data_dir
         dict(good, project_id="inbox-two"), {"project_id": "../bad", "prompt": ""}]}))
     (inbox / "broken.yaml").write_text("project_id: [unclosed\n")
     instance = dg.DagsterInstance.ephemeral()
-    result = inbox_sensor(dg.build_sensor_context(instance=instance))
+    result = inbox_sensor(sensor_context(instance))
     requests = {r.partition_key: r for r in result.run_requests}
     assert set(requests) == {"inbox-one", "inbox-two"}
     assert requests["inbox-two"].tags["pipeline/batch"] == "inbox-b"
@@ -38,12 +38,12 @@ def test_inbox_launches_valid_briefs_and_rejects_the_rest(redis_server, data_dir
     # the launched files move to processed/ on a later tick, once the daemon has created their runs
     assert sorted(p.name for p in inbox.glob("*.yaml")) == ["batch.yaml", "single.yaml"]
     create_runs(instance, result, "inbox_sensor")
-    later = inbox_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor))
+    later = inbox_sensor(sensor_context(instance, result.cursor))
     assert not later.run_requests
     assert sorted(p.name for p in (inbox / "processed").iterdir()) == ["batch.yaml", "batch.yaml.reasons.txt",
                                                                       "single.yaml"]
     assert "project_id" in (inbox / "processed" / "batch.yaml.reasons.txt").read_text()
-    assert inbox_sensor(dg.build_sensor_context(instance=instance, cursor=later.cursor)).__class__ is dg.SkipReason
+    assert inbox_sensor(sensor_context(instance, later.cursor)).__class__ is dg.SkipReason
 
 
 def test_recurring_template_makes_one_project_per_period(data_dir, monkeypatch):
@@ -51,10 +51,10 @@ def test_recurring_template_makes_one_project_per_period(data_dir, monkeypatch):
     (data_dir / "recurring").mkdir()
     (data_dir / "recurring" / "weekly.yaml").write_text(yaml.safe_dump(
         {"cron": "* * * * *", "brief": {"project_id": "weekly", "prompt": "This week in tides."}}))
-    context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral())
+    context = sensor_context(dg.DagsterInstance.ephemeral())
     result = recurring_sensor(context)
     assert len(result.run_requests) == 1 and result.run_requests[0].partition_key.startswith("weekly-")
-    again = recurring_sensor(dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), cursor=result.cursor))
+    again = recurring_sensor(sensor_context(dg.DagsterInstance.ephemeral(), result.cursor))
     assert not again.run_requests, "the same period is not launched twice"
 
 

@@ -1,36 +1,19 @@
 """Loopback HTTP servers speaking the OpenAI-compatible and Stability protocols, with faults on demand."""
 
 import base64
-import email.parser
-import email.policy
 import hashlib
 import io
 import json
-import socket
 import struct
-import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 from PIL import Image
 
 from pipeline_tests.providers.model import chat_answer
-
-
-@dataclass
-class Fault:
-    """What the server does instead of answering: a status, a delay before answering, or a reset."""
-
-    status: int | None = None
-    body: dict | str = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    reset: bool = False
+from pipeline_tests.providers.server import Fault, LoopbackServer, Seen
 
 
 def unavailable() -> Fault:
@@ -69,65 +52,23 @@ def reset() -> Fault:
     return Fault(reset=True)
 
 
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> dict:
-        return json.loads(self.body)
-
-    def form(self) -> dict[str, str]:
-        """The fields of a multipart/form-data body."""
-        head = f"Content-Type: {self.headers['content-type']}\r\n\r\n".encode()
-        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + self.body)
-        return {part.get_param("name", header="content-disposition"): part.get_content()
-                for part in message.iter_parts()}
-
-
 Route = Callable[["FakeServer", Seen], tuple[int, dict[str, str], bytes]]
 
 
-class FakeServer:
-    """A ThreadingHTTPServer on 127.0.0.1 with an ephemeral port; `key` is the API key it accepts."""
+class FakeServer(LoopbackServer):
+    """A loopback server of the OpenAI-compatible shape; `key` is the API key it accepts."""
 
     def __init__(self, routes: dict[str, Route], key: str | None = None, delay: float = 0.0):
+        super().__init__()
         self.routes, self.key, self.delay = routes, key, delay
         self.faults: deque[Fault] = deque()
-        self.seen: list[Seen] = []
-        self.errors: list[BaseException] = []
         self.in_flight = self.peak = 0
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._server.handle_error = self._record_error  # type: ignore[method-assign]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> "FakeServer":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
     def push(self, *faults: Fault) -> None:
         self.faults.extend(faults)
 
     def count(self, suffix: str = "") -> int:
         return sum(1 for s in self.seen if s.path.endswith(suffix))
-
-    def _record_error(self, request, client_address) -> None:
-        error = sys.exc_info()[1]
-        if not isinstance(error, (ConnectionError, TimeoutError)):  # clients that timed out hang up
-            self.errors.append(error)
 
     def answer(self, seen: Seen) -> tuple[Fault | None, tuple[int, dict[str, str], bytes] | None]:
         with self._lock:
@@ -150,39 +91,6 @@ class FakeServer:
         finally:
             with self._lock:
                 self.in_flight -= 1
-
-
-def _handler(server) -> type[BaseHTTPRequestHandler]:
-    """The request handler of a loopback server: `server.answer(seen)` gives the fault or the answer."""
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format, *args) -> None:  # keep test output quiet
-            return
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-            fault, answer = server.answer(seen)
-            if fault is not None and fault.reset:
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                self.close_connection = True
-                self.connection.close()
-                return
-            if fault is not None:
-                payload = fault.body if isinstance(fault.body, str) else json.dumps(fault.body)
-                answer = (fault.status or 500, {"Content-Type": "application/json", **fault.headers}, payload.encode())
-            status, headers, content = answer
-            self.send_response(status)
-            for name, value in {**headers, "Content-Length": str(len(content))}.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(content)
-
-        do_POST = do_GET = do_PUT = _serve
-
-    return Handler
 
 
 def png(width: int, height: int, color: tuple[int, int, int]) -> bytes:

@@ -2,16 +2,12 @@
 
 import json
 import re
-import sys
-import threading
 import time
 from collections.abc import Callable
-from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from pipeline_tests.providers.fakes import Fault, Seen, _handler
+from pipeline_tests.providers.server import Answer, Fault, LoopbackServer, Seen
 
-Answer = tuple[int, dict[str, str], bytes]
 Handler = Callable[["Seen", re.Match], Answer]
 
 
@@ -24,23 +20,13 @@ def query(seen: Seen) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(seen.path).query).items()}
 
 
-class Loopback:
-    """A ThreadingHTTPServer on 127.0.0.1; routes are (method, path regex, handler), faults target a route."""
+class Loopback(LoopbackServer):
+    """A loopback server for other protocols: routes are (method, path regex, handler), faults target a route."""
 
     def __init__(self):
+        super().__init__()
         self.routes: list[tuple[str, re.Pattern, Handler]] = []
         self.faults: list[tuple[str, str, Fault]] = []  # (method, path prefix, fault), first match is used
-        self.seen: list[Seen] = []
-        self.errors: list[BaseException] = []
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._server.handle_error = self._record_error  # type: ignore[method-assign]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def route(self, method: str, pattern: str, handler: Handler) -> None:
         self.routes.append((method, re.compile(pattern), handler))
@@ -51,20 +37,6 @@ class Loopback:
 
     def requests(self, method: str, prefix: str = "") -> list[Seen]:
         return [s for s in self.seen if s.method == method and s.path.startswith(prefix)]
-
-    def start(self) -> "Loopback":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
-
-    def _record_error(self, request, client_address) -> None:
-        error = sys.exc_info()[1]
-        if not isinstance(error, (ConnectionError, TimeoutError)):
-            self.errors.append(error)
 
     def answer(self, seen: Seen) -> tuple[Fault | None, Answer | None]:
         with self._lock:

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.brief import parse_brief
 from pipeline.defs.text.models import ChapterMemory, Outline
-from pipeline.defs.video.models import Script, ScriptBounds
+from pipeline.defs.video.models import Script
 from pipeline.providers.composer import (
     compose_chapter,
     compose_memory,
@@ -14,6 +14,7 @@ from pipeline.providers.composer import (
     compose_script,
     estimate_seconds,
 )
+from pipeline.rules.script import ScriptBounds
 
 PROMPTS = {
     ("en", "novel"): "A lighthouse keeper discovers a map to a drowned city.",

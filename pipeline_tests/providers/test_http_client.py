@@ -40,7 +40,7 @@ def _fails(provider: OpenAIText, expected: type[ProviderError]) -> ProviderError
 
 
 def _warnings(logs) -> list[str]:
-    return [r.getMessage() for r in logs.records if r.name == "pipeline.providers.http"]
+    return [r.getMessage() for r in logs.records if r.name == "pipeline.providers.http_client"]
 
 
 def test_503_twice_then_success_waits_exponential_backoff(openai_api, settings, logs):

@@ -7,7 +7,7 @@ import wave
 import pytest
 
 from pipeline.providers.errors import ContentPolicyError, PermanentProviderError, RateLimited, TransientProviderError
-from pipeline.providers.http import backoff_delay, redact_url
+from pipeline.providers.http_client import backoff_delay, redact_url
 from pipeline.providers.http_errors import Hints, classify, parse_retry_after, server_message
 from pipeline.providers.media import pcm_wav
 from pipeline_tests.providers.fakes import wav

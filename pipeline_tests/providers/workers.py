@@ -3,7 +3,7 @@
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pipeline.providers.http import HttpClient
+from pipeline.providers.http_client import HttpClient
 
 
 def call_in_threads(base_url: str, data_dir: str, slots: int, threads: int, go, tag: str, ready=None) -> int:
@@ -15,7 +15,8 @@ def call_in_threads(base_url: str, data_dir: str, slots: int, threads: int, go, 
     go.wait(30)
     body = {"model": "m", "messages": [{"role": "user", "content": 'Write chapter 1 of 1, "A".'}]}
     with ThreadPoolExecutor(threads) as pool:
-        answers = list(pool.map(lambda n: client.post_json("/chat/completions", {**body, "n": f"{tag}{n}"}),
+        answers = list(pool.map(lambda n: client.request_json("POST", "/chat/completions", cache=True,
+                                                              json_body={**body, "n": f"{tag}{n}"}),
                                 range(threads)))
     return sum(1 for a in answers if a["choices"])
 

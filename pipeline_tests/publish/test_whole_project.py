@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from pipeline.brief import STAGES
 from pipeline.estimate import estimate
+from pipeline.stages import STAGES
 from pipeline.store import ProjectFiles
 from pipeline.usage import Ledger
 from pipeline_tests.defs.briefs import small_brief

@@ -12,7 +12,6 @@ where the multiprocess executor costs ~1.5 s on this kind of machine.
 
 import dagster as dg
 from dagster._core.definitions.executor_definition import IN_PROC_CONFIG, _core_in_process_executor_creation
-from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.executor.in_process import InProcessExecutor
 
 _STOPPING = (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED)
@@ -26,7 +25,7 @@ class CancellableInProcessExecutor(InProcessExecutor):
             if event.event_type in _ENDS_STEP:
                 run = plan_context.instance.get_run_by_id(plan_context.run_id)
                 if run is not None and run.status in _STOPPING:
-                    raise DagsterExecutionInterruptedError(
+                    raise dg.DagsterExecutionInterruptedError(
                         f"run {plan_context.run_id} is canceling: stopped after step {event.step_key}"
                     )
 

@@ -2,8 +2,9 @@
 
 import dagster as dg
 
-from pipeline.brief import STAGES
+from pipeline.brief import Brief
 from pipeline.defs.ops.executor import cancellable_in_process_executor
+from pipeline.stages import STAGES
 
 produce_project = dg.define_asset_job(
     name="produce_project",
@@ -11,6 +12,11 @@ produce_project = dg.define_asset_job(
     description="Every artifact of one project, from its brief (run config of `brief`) to the publication.",
     executor_def=cancellable_in_process_executor,
 )
+
+def run_config(brief: Brief) -> dict:
+    """Run config of `produce_project`: the brief as the config of the `brief` asset."""
+    return {"ops": {"brief": {"config": brief.model_dump(mode="json", exclude_none=True)}}}
+
 
 APPROVAL_GATED = "publication"  # with publish.require_approval, launched only by `pipeline approve`
 

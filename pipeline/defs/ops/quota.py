@@ -9,30 +9,28 @@ import json
 import os
 import stat
 from datetime import datetime, timezone
+from pathlib import Path
 
 import dagster as dg
 import redis
 
+from pipeline.defs.redis_resource import RedisResource
+from pipeline.defs.resources import DataFolder
 from pipeline.documents import read_text
-from pipeline.store import default_data_dir
+from pipeline.events.keys import Keys
+from pipeline.events.redis_sink import Caps
+from pipeline.providers.catalog import ROLES
 from pipeline.usage import LEDGER, Usage
 
-# role -> (usage field, unit, env var of its limit)
-QUOTAS = {
-    "text": ("tokens", "tokens", "PIPELINE_QUOTA_TEXT"),
-    "images": ("images", "images", "PIPELINE_QUOTA_IMAGES"),
-    "speech": ("speech_seconds", "seconds", "PIPELINE_QUOTA_SPEECH"),
-    "avatar": ("avatar_seconds", "seconds", "PIPELINE_QUOTA_AVATAR"),
-}
 WARN_RATIO = 0.9
 
 
-def month_usage(now: datetime, problems: list[str] | None = None) -> Usage:
+def month_usage(now: datetime, data_dir: Path, problems: list[str] | None = None) -> Usage:
     """Usage of every project whose ledger changed since the start of `now`'s month. A ledger that
     cannot be read (a hand edit, a link, a truncated file) is left out and named in `problems`."""
     start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
     total = Usage()
-    for ledger in (default_data_dir() / "projects").glob(f"*/{LEDGER}"):
+    for ledger in (data_dir / "projects").glob(f"*/{LEDGER}"):
         try:
             info = ledger.lstat()
             if not stat.S_ISREG(info.st_mode):
@@ -50,29 +48,31 @@ def month_usage(now: datetime, problems: list[str] | None = None) -> Usage:
 
 
 def quota_records(usage: Usage, now: datetime) -> list[dict]:
-    """One record per role that has a limit configured."""
+    """One record per role that has a limit configured, named by the provider the resources choose."""
     records = []
-    for role, (field, unit, variable) in QUOTAS.items():
-        raw = os.environ.get(variable)
-        if not raw:
+    for role in ROLES.values():
+        quota = role.quota
+        if quota is None or not (raw := os.environ.get(quota.variable)):
             continue
         limit = float(raw)
-        provider = os.environ.get(f"PIPELINE_{role.upper()}_PROVIDER", "offline" if role != "avatar" else "none")
-        used = float(usage.tokens if field == "tokens" else getattr(usage, field))
-        records.append({"provider": f"{provider}-{role}", "unit": unit, "used": round(used, 2), "limit": limit,
-                        "ratio": round(used / limit, 4) if limit else 1.0,
+        used = float(usage.tokens if quota.field == "tokens" else getattr(usage, quota.field))
+        records.append({"provider": f"{role.chosen()}-{role.name}", "unit": quota.unit, "used": round(used, 2),
+                        "limit": limit, "ratio": round(used / limit, 4) if limit else 1.0,
                         "updated_at": now.isoformat(timespec="seconds").replace("+00:00", "Z")})
     return records
 
 
-def publish_quotas(client: redis.Redis, prefix: str, records: list[dict]) -> int:
-    """Write the records (1 h expiry) and a warning entry for each above 90 %; returns warnings sent."""
+def publish_quotas(client: redis.Redis, prefix: str, records: list[dict], global_cap: int | None = None) -> int:
+    """Write the records (1 h expiry) and a warning entry for each above 90 % on the global stream,
+    capped like every other entry there; returns warnings sent."""
+    keys = Keys(prefix)
+    cap = global_cap or Caps.from_env().global_stream
     warnings = 0
     for record in records:
-        client.set(f"{prefix}quota:{record['provider']}", json.dumps(record), ex=3600)
+        client.set(keys.quota(record["provider"]), json.dumps(record), ex=3600)
         if record["ratio"] > WARN_RATIO:
-            seq = client.incr(f"{prefix}projection:seq:_quota")
-            client.xadd(f"{prefix}events", {
+            seq = client.incr(keys.seq("_quota"))
+            client.xadd(keys.global_stream(), maxlen=cap, approximate=True, fields={
                 "type": "quota_warning", "dagster_event": "", "project": "", "run_id": "", "step": "",
                 "asset": "", "seq": str(seq), "ts": record["updated_at"],
                 "message": f"{record['provider']}: {record['ratio']:.0%} of the quota used "
@@ -83,19 +83,18 @@ def publish_quotas(client: redis.Redis, prefix: str, records: list[dict]) -> int
 
 
 @dg.op
-def sync_quotas(context: dg.OpExecutionContext) -> None:
+def sync_quotas(context: dg.OpExecutionContext, files: DataFolder, redis_target: RedisResource) -> None:
     """Write quota:{provider} from recorded usage against configured limits."""
-    from pipeline.events.redis_sink import connect, redis_prefix
-
     now = datetime.now(timezone.utc)
     problems: list[str] = []
-    records = quota_records(month_usage(now, problems), now)
+    records = quota_records(month_usage(now, files.root, problems), now)
     for problem in problems:
         context.log.warning(problem)
     if not records:
         context.log.info("no quota configured (PIPELINE_QUOTA_TEXT, _IMAGES, _SPEECH, _AVATAR)")
         return
-    warnings = publish_quotas(connect(), redis_prefix(), records)
+    warnings = publish_quotas(redis_target.client(), redis_target.key_prefix, records,
+                              redis_target.caps.global_stream)
     context.log.info(f"{len(records)} quotas written, {warnings} above {WARN_RATIO:.0%}")
 
 

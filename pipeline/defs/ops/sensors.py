@@ -21,14 +21,16 @@ import dagster as dg
 from dagster._core.storage.tags import RUN_KEY_TAG
 from dagster._utils.schedules import is_valid_cron_string, reverse_cron_string_iterator
 
+from pipeline import tags
 from pipeline.brief import Brief, BriefError, parse_brief, read_yaml
 from pipeline.defs.common import projects
-from pipeline.defs.ops.jobs import produce_project
+from pipeline.defs.ops.jobs import produce_project, run_config, selection_up_to
+from pipeline.defs.redis_resource import RedisResource
+from pipeline.defs.resources import DataFolder
 from pipeline.documents import file_kind
 from pipeline.ids import MAX_LENGTH, project_id_problem
-from pipeline.launch.batch import BATCH_TAG, read_batch, write_batch_progress
+from pipeline.launch.batch import read_batch, write_batch_progress
 from pipeline.launch.guard import active_run
-from pipeline.store import default_data_dir
 
 SUFFIXES = (".yaml", ".yml", ".json")
 # The daemon creates a tick's runs within that tick. A file whose runs are still missing this long
@@ -86,17 +88,18 @@ def _move(path: Path, folder: Path, reasons: list[str] | None = None) -> Path:
     return target
 
 
-def _request(brief: Brief, run_key: str, tags: dict[str, str]) -> dg.RunRequest:
-    """The run of a brief: its partition, its run config, and its assets up to `stop_at`."""
-    from pipeline.definitions import defs
-    from pipeline.defs.ops.jobs import selection_up_to
-    from pipeline.run import run_config
-
+def _request(context: dg.SensorEvaluationContext, brief: Brief, run_key: str, run_tags: dict[str, str]) -> dg.RunRequest:
+    """The run of a brief: its partition, its run config, and its assets up to `stop_at` (in the asset
+    graph of the repository the sensor belongs to)."""
     selection = None
     if brief.stop_at or brief.publish.require_approval:
-        selection = selection_up_to(brief.stop_at, defs.resolve_asset_graph(), brief.publish.require_approval)
+        if context.repository_def is None:
+            raise dg.DagsterInvariantViolationError("the sensor needs its repository: build the context with "
+                                                    "definitions=")
+        selection = selection_up_to(brief.stop_at, context.repository_def.asset_graph,
+                                    brief.publish.require_approval)
     return dg.RunRequest(run_key=run_key, partition_key=brief.project_id, run_config=run_config(brief),
-                         tags=tags, asset_selection=selection)
+                         tags=run_tags, asset_selection=selection)
 
 
 def _cursor(text: str | None) -> dict[str, Any]:
@@ -114,6 +117,7 @@ class _InboxTick:
     context: dg.SensorEvaluationContext
     data_dir: Path
     inbox: Path
+    redis_target: RedisResource
     requests: list[dg.RunRequest] = field(default_factory=list)
     partitions: list[str] = field(default_factory=list)
     # file name -> {mtime_ns, run_keys, reasons, since}: requested, moved once their runs exist
@@ -151,7 +155,7 @@ class _InboxTick:
                     batch.rejected.append({"project": brief.project_id, "run_id": None, "status": "rejected",
                                            "error": problem})
                     continue
-                requests.append(_request(brief, key, {BATCH_TAG: batch.id} if batch.is_batch else {}))
+                requests.append(_request(self.context, brief, key, {tags.BATCH: batch.id} if batch.is_batch else {}))
             keys.append(key)
             launched.append({"project": brief.project_id, "run_id": None, "status": "queued", "error": None})
         reasons = [r["error"] for r in batch.rejected]
@@ -172,7 +176,8 @@ class _InboxTick:
         self.pending[path.name] = {"mtime_ns": info.st_mtime_ns, "run_keys": keys, "reasons": reasons,
                                    "since": time.time()}
         if batch.is_batch:
-            write_batch_progress(batch.record(launched))
+            write_batch_progress(batch.record(launched), self.redis_target.client(timeout=2),
+                                 self.redis_target.redis_keys)
 
     def _busy(self, project: str) -> str | None:
         if project in self.requested_by:
@@ -198,22 +203,22 @@ class _InboxTick:
 
 
 @dg.sensor(job=produce_project, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING)
-def inbox_sensor(context: dg.SensorEvaluationContext):
+def inbox_sensor(context: dg.SensorEvaluationContext, files: DataFolder, redis_target: RedisResource):
     """Launches briefs and batch files dropped in data/inbox/; moves them to processed/ once their runs
     exist, or to rejected/."""
-    data_dir = default_data_dir()
+    data_dir = files.root
     inbox = data_dir / "inbox"
     pending = _cursor(context.cursor).get("pending") or {}
     entries = _entries(inbox, SUFFIXES)
     if not entries and not pending:
         return dg.SkipReason(f"no briefs in {inbox}")
-    tick = _InboxTick(context, data_dir, inbox)
+    tick = _InboxTick(context, data_dir, inbox, redis_target)
     for path, info in entries:
         tick.consider(path, info, pending.get(path.name))
     return tick.result()
 
 
-def _due(path: Path, info: os.stat_result, now: float) -> tuple[str, Brief]:
+def _due(path: Path, info: os.stat_result, now: float, data_dir: Path) -> tuple[str, Brief]:
     """The template's latest period and the brief of its project; BriefError naming what is wrong."""
     source = str(path)
     if not stat.S_ISREG(info.st_mode):
@@ -243,12 +248,12 @@ def _due(path: Path, info: os.stat_result, now: float) -> tuple[str, Brief]:
     if problem is not None:
         where = "brief.project_id" if "project_id" in data else "the file name (brief.project_id is not given)"
         raise BriefError([f"{where} {base!r}: {problem}"], source)
-    brief = parse_brief({**data, "project_id": f"{base}-{period:{PERIOD}}"}, default_data_dir(), source=source)
+    brief = parse_brief({**data, "project_id": f"{base}-{period:{PERIOD}}"}, data_dir, source=source)
     return period.isoformat(), brief
 
 
 @dg.sensor(job=produce_project, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
-def recurring_sensor(context: dg.SensorEvaluationContext):
+def recurring_sensor(context: dg.SensorEvaluationContext, files: DataFolder):
     """Each data/recurring/*.yaml ({cron, brief}) becomes a new project <project_id>-<period> every period."""
     state = _cursor(context.cursor)
     # launched: template -> its last period launched; warned: template -> the problem last logged
@@ -256,9 +261,9 @@ def recurring_sensor(context: dg.SensorEvaluationContext):
     warned_before, warned = state.get("warned") or {}, {}
     requests, partitions = [], []
     now = time.time()
-    for path, info in _entries(default_data_dir() / "recurring", (".yaml",)):
+    for path, info in _entries(files.root / "recurring", (".yaml",)):
         try:
-            period, brief = _due(path, info, now)
+            period, brief = _due(path, info, now, files.root)
         except BriefError as e:
             warned[path.name] = str(e)
             if warned_before.get(path.name) != str(e):
@@ -268,7 +273,7 @@ def recurring_sensor(context: dg.SensorEvaluationContext):
             continue
         launched[path.name] = period
         partitions.append(brief.project_id)
-        requests.append(_request(brief, f"recurring:{path.name}:{period}", {"pipeline/recurring": path.stem}))
+        requests.append(_request(context, brief, f"recurring:{path.name}:{period}", {tags.RECURRING: path.stem}))
     return dg.SensorResult(run_requests=requests, cursor=json.dumps({"launched": launched, "warned": warned}),
                            skip_reason=None if requests else "no recurring project is due",
                            dynamic_partitions_requests=[projects.build_add_request(partitions)] if partitions else [])

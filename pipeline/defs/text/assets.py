@@ -15,13 +15,9 @@ from pipeline.events.progress import Progress
 from pipeline.providers.speech import SpeechProvider
 from pipeline.providers.structured import ask_structured
 from pipeline.providers.text import TextProvider, TextRequest
+from pipeline.rules.units import length_units
 from pipeline.store import atomic_write, item_key
 from pipeline.usage import meter
-
-
-def words(text: str, language: str) -> int:
-    """Words (en) or characters without spaces (zh) in a text."""
-    return len("".join(text.split())) if language == "zh" else len(text.split())
 
 
 @dg.asset(config_schema=dg.Permissive(), group_name="text", **ASSET_DEFAULTS)
@@ -120,10 +116,10 @@ def chapters(context: dg.AssetExecutionContext, brief: Brief, outline: Outline, 
         atomic_write(path, f"# {plan.title}\n\n{saved['text'].strip()}\n")
         cited = sorted({s.number for s in sources if f"[{s.number}]" in saved["text"]})
         written.append(Chapter(index=plan.index, title=plan.title, text=saved["text"], summary=saved["summary"],
-                               words=words(saved["text"], brief.language), path=folder.rel(path), cited=cited))
+                               words=length_units(saved["text"], brief.language), path=folder.rel(path), cited=cited))
         progress.report(plan.index, f"chapter {plan.index} of {len(outline.chapters)} written",
                         chapter=plan.index, force=True)
-    value = Chapters(chapters=written, sources=sources)
+    value = Chapters(chapters=written, sources=sources, language=brief.language)
     missing = chapters_missing(outline, value)
     yield dg.Output(value, metadata={
         "chapters": len(written), "generated": generated, "reused": len(written) - generated,

@@ -4,6 +4,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pipeline.rules.units import language_of, length_units
+
 _Strict = ConfigDict(extra="forbid")
 
 
@@ -80,17 +82,12 @@ def _body(markdown: str) -> str:
     return "\n".join(lines).strip()
 
 
-def _count(text: str) -> int:
-    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
-    return cjk + len([w for w in text.split() if not any("\u3400" <= ch <= "\u9fff" for ch in w)])
-
-
 class Chapter(BaseModel):
     index: int
     title: str
     text: str
     summary: str
-    words: int
+    words: int  # pipeline.rules.units.length_units: words (en) or CJK characters (zh)
     path: str  # relative to the project folder
     cited: list[int] = Field(default_factory=list)
     edited: bool = False  # the user changed the text after it was written
@@ -99,6 +96,7 @@ class Chapter(BaseModel):
 class Chapters(BaseModel):
     chapters: list[Chapter]
     sources: list[Source] = Field(default_factory=list)
+    language: str | None = None  # the brief's; None in chapters saved before it was kept
 
     def with_edits(self, project_folder: Path) -> "Chapters":
         """These chapters with the text of any chapter file the user edited since it was written."""
@@ -107,7 +105,8 @@ class Chapters(BaseModel):
             path = project_folder / chapter.path
             text = _body(path.read_text(encoding="utf-8")) if path.exists() else chapter.text
             if text.strip() != chapter.text.strip():
-                chapter = chapter.model_copy(update={"text": text, "edited": True, "words": _count(text)})
+                words = length_units(text, self.language or language_of(text))
+                chapter = chapter.model_copy(update={"text": text, "edited": True, "words": words})
             changed.append(chapter)
         return self.model_copy(update={"chapters": changed})
 

@@ -37,11 +37,3 @@ Rules: an intro segment, segments that follow the chapters, an outro. Each segme
 `image_description` (one image shown during it). Every segment lasts {segment_min}-{segment_max} s;
 the total is {total_min}-{total_max} s, aiming at {target} s. Also a title, a description and tags.
 Answer with JSON only, matching the schema."""
-
-REPAIR = """Your previous answer was not valid. Problems:
-{problems}
-Answer again with the whole corrected JSON only."""
-
-# Added to the system prompt when the answer must be JSON: `json_object` mode needs the word JSON
-# in the messages, and the schema tells the model the exact shape.
-JSON_ANSWER = "\n\nAnswer with one JSON object only, no prose and no code fence, matching this JSON Schema:\n{schema}"

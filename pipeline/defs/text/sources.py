@@ -2,8 +2,9 @@
 
 import re
 
-from pipeline.brief import Brief, read_context_file
+from pipeline.brief import Brief
 from pipeline.defs.text.models import ChapterPlan, Outline, Source
+from pipeline.documents import read_context_file
 
 
 def collect_sources(brief: Brief, data_dir: str) -> list[Source]:

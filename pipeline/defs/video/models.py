@@ -29,14 +29,6 @@ class Script(BaseModel):
         return sum(s.duration for s in self.segments)
 
 
-class ScriptBounds(BaseModel):
-    segment_min: float
-    segment_max: float
-    total_min: float
-    total_max: float
-    target: float
-
-
 class Cue(BaseModel):
     """One subtitle line, spoken as one piece of audio, timed from that audio."""
 

@@ -1,11 +1,8 @@
 """The narration asset: every subtitle cue spoken, timed from its real audio, loudness-normalised."""
 
 import shutil
-import wave
-from pathlib import Path
 
 import dagster as dg
-import numpy as np
 
 from pipeline.brief import Brief
 from pipeline.defs.checks import cue_gaps
@@ -15,62 +12,13 @@ from pipeline.defs.video.models import Cue, Narration, Script
 from pipeline.events.progress import Progress
 from pipeline.providers.speech import SpeechProvider
 from pipeline.render import ffmpeg
+from pipeline.render.audio import LOUDNESS_TARGET, assemble_track, measure_loudness, normalise_loudness
 from pipeline.render.timing import split_cues
 from pipeline.store import item_key
 from pipeline.usage import meter
 
-LOUDNESS_TARGET = -16.0  # LUFS integrated (EBU R128), common for online video
 PAUSE_AFTER_CUE = 0.25  # seconds of silence after a cue
 PAUSE_AFTER_SEGMENT = 0.6  # after the last cue of a segment
-
-
-def _read_wav(path: Path) -> tuple[np.ndarray, int]:
-    with wave.open(str(path), "rb") as w:
-        if w.getsampwidth() != 2:
-            raise ffmpeg.RenderError(f"{path}: expected 16-bit PCM, got {8 * w.getsampwidth()}-bit")
-        samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
-        if w.getnchannels() > 1:
-            samples = samples.reshape(-1, w.getnchannels()).mean(axis=1).astype(np.int16)
-        return samples, w.getframerate()
-
-
-def _resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
-    if rate == target:
-        return samples
-    n = round(len(samples) * target / rate)
-    return np.interp(np.linspace(0, len(samples) - 1, n), np.arange(len(samples)), samples).astype(np.int16)
-
-
-def assemble_track(parts: list[tuple[Path, float]], out: Path) -> tuple[list[tuple[float, float]], int]:
-    """Concatenate cue WAVs, each followed by its pause, into one WAV; return each cue's (start, end)."""
-    decoded = [(_read_wav(p), pause) for p, pause in parts]
-    rate = decoded[0][0][1]
-    spans, chunks, position = [], [], 0
-    for (samples, r), pause in decoded:
-        samples = _resample(samples, r, rate)
-        silence = np.zeros(round(pause * rate), dtype=np.int16)
-        spans.append((position / rate, (position + len(samples) + len(silence)) / rate))
-        chunks += [samples, silence]
-        position += len(samples) + len(silence)
-    with wave.open(str(out), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(np.concatenate(chunks).tobytes())
-    return spans, rate
-
-
-def normalise_loudness(raw: Path, out: Path, target: float = LOUDNESS_TARGET,
-                       progress: ffmpeg.TickFn | None = None) -> float:
-    """Two-pass EBU R128 normalisation to `target` LUFS, 48 kHz mono; returns the output's loudness.
-
-    `progress` is called at least every second while ffmpeg works.
-    """
-    measured = ffmpeg.parse_loudnorm(ffmpeg.run(ffmpeg.loudnorm_measure_args(raw, target), "loudness measurement",
-                                                progress=progress).stderr)
-    applied = ffmpeg.parse_loudnorm(ffmpeg.run(ffmpeg.loudnorm_apply_args(raw, out, target, measured),
-                                               "loudness normalisation", progress=progress).stderr)
-    return float(applied["output_i"])
 
 
 @dg.asset(group_name="video", check_specs=[dg.AssetCheckSpec("subtitles_cover_narration", asset="narration")],
@@ -112,9 +60,7 @@ def narration(context: dg.AssetExecutionContext, brief: Brief, script: Script, s
             tmp = normalised.with_name(f".{normalised.name}")
             normalise_loudness(raw, tmp, progress=working)
             tmp.replace(normalised)
-        loudness = float(ffmpeg.parse_loudnorm(ffmpeg.run(
-            ffmpeg.loudnorm_measure_args(normalised, LOUDNESS_TARGET, False), "loudness measurement",
-            progress=working).stderr)["input_i"])
+        loudness = measure_loudness(normalised, progress=working)
     track = folder.path("narration.wav")
     shutil.copyfile(normalised, track)
     raw.unlink(missing_ok=True)

@@ -74,9 +74,6 @@ def presenter(context: dg.AssetExecutionContext, brief: Brief, script: Script, a
 
 def clip_facts(path: Path) -> dict:
     """Seconds, size and codecs of a clip, as ffprobe reads them."""
-    info = ffmpeg.probe(path)
-    video = next((s for s in info["streams"] if s["codec_type"] == "video"), {})
-    audio = next((s for s in info["streams"] if s["codec_type"] == "audio"), {})
-    return {"seconds": round(float(info["format"]["duration"]), 3), "width": video.get("width"),
-            "height": video.get("height"), "fps": video.get("r_frame_rate"), "video_codec": video.get("codec_name"),
-            "audio_codec": audio.get("codec_name")}
+    m = ffmpeg.media_summary(path)
+    return {"seconds": round(m.duration, 3), "width": m.width, "height": m.height, "fps": m.fps,
+            "video_codec": m.video_codec, "audio_codec": m.audio_codec}

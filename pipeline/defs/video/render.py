@@ -2,12 +2,13 @@
 
 import dagster as dg
 
-from pipeline.brief import Brief, check_logo
+from pipeline.brief import Brief
 from pipeline.defs.checks import duration_mismatch
 from pipeline.defs.common import ASSET_DEFAULTS, failures, step_boundary
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Images, Narration, Script, Thumbnail, Video
 from pipeline.defs.video.presenter import Presenter
+from pipeline.documents import check_logo
 from pipeline.events.progress import Progress
 from pipeline.render import ffmpeg
 from pipeline.render.slideshow import RenderRequest, Shot, render_slideshow
@@ -17,20 +18,6 @@ from pipeline.render.timing import to_srt, to_vtt
 from pipeline.store import atomic_write
 
 FPS = 30
-
-
-def probe_video(path) -> dict:
-    """Duration, frame count, size, rate and codecs of a rendered MP4, as ffprobe reads them."""
-    info = ffmpeg.probe(path)
-    video = next(s for s in info["streams"] if s["codec_type"] == "video")
-    audio = next((s for s in info["streams"] if s["codec_type"] == "audio"), {})
-    return {
-        "duration": float(info["format"]["duration"]),
-        "frames": int(video.get("nb_read_packets") or video.get("nb_frames") or 0),
-        "width": int(video["width"]), "height": int(video["height"]),
-        "fps": video["r_frame_rate"], "video_codec": video["codec_name"],
-        "audio_codec": audio.get("codec_name"),
-    }
 
 
 @dg.asset(group_name="video", pool="render",
@@ -60,20 +47,22 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
 
     with failures("video render"):
         result = render_slideshow(request, on_progress)
-        facts = probe_video(out)
+        facts = ffmpeg.media_summary(out)
+        if facts.width is None or facts.height is None:
+            raise ffmpeg.RenderError(f"{out} has no video stream")
     shift = result.intro_seconds  # subtitles start after the presenter's intro
     timeline = [(c.start + shift, c.end + shift, c.text) for c in narration.cues]
     srt = atomic_write(folder.path("video.srt"), to_srt(timeline))
     vtt = atomic_write(folder.path("video.vtt"), to_vtt(timeline))
-    value = Video(path=folder.rel(out), srt=folder.rel(srt), vtt=folder.rel(vtt), duration=facts["duration"],
-                  frames=facts["frames"], width=facts["width"], height=facts["height"], fps=FPS,
+    value = Video(path=folder.rel(out), srt=folder.rel(srt), vtt=folder.rel(vtt), duration=facts.duration,
+                  frames=facts.frames, width=facts.width, height=facts.height, fps=FPS,
                   size_bytes=out.stat().st_size)
     yield dg.Output(value, metadata={
         "path": dg.MetadataValue.path(str(out)), "duration_seconds": round(value.duration, 3),
         "frames": value.frames, "stills": result.stills, "stills_encoded": result.stills_encoded,
         "presenter_seconds": round(result.intro_seconds + result.outro_seconds, 3),
         "moving_segments": result.motion_segments,
-        "size_mb": round(value.size_bytes / 1e6, 2), "codecs": f"{facts['video_codec']}/{facts['audio_codec']}",
+        "size_mb": round(value.size_bytes / 1e6, 2), "codecs": f"{facts.video_codec}/{facts.audio_codec}",
     })
     expected_seconds = narration.duration + result.intro_seconds + result.outro_seconds
     expected_frames = round(narration.duration * FPS) + round((result.intro_seconds + result.outro_seconds) * FPS)

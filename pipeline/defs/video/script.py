@@ -3,23 +3,17 @@
 import dagster as dg
 
 from pipeline.brief import Brief
-from pipeline.defs.checks import script_violations
 from pipeline.defs.common import ASSET_DEFAULTS, failures, step_boundary
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.text import prompts
 from pipeline.defs.text.models import Chapters, Outline
-from pipeline.defs.video.models import Script, ScriptBounds
+from pipeline.defs.video.models import Script
 from pipeline.events.progress import Progress
 from pipeline.providers.speech import SpeechProvider
 from pipeline.providers.structured import ask_structured
 from pipeline.providers.text import TextProvider, TextRequest
+from pipeline.rules.script import bounds_of, violations
 from pipeline.usage import meter
-
-
-def script_bounds(brief: Brief) -> ScriptBounds:
-    v = brief.video
-    return ScriptBounds(segment_min=v.segment_min_seconds, segment_max=v.segment_max_seconds,
-                        total_min=v.total_min_seconds, total_max=v.total_max_seconds, target=v.target_seconds)
 
 
 @dg.asset(group_name="video", check_specs=[dg.AssetCheckSpec("script_timing", asset="script")], **ASSET_DEFAULTS)
@@ -29,7 +23,7 @@ def script(context: dg.AssetExecutionContext, brief: Brief, outline: Outline, ch
     """Intro, segments and outro with text, duration and an image description each."""
     usage = meter(context, brief, files.project(brief.project_id))
     text_provider = usage.text(text_provider)
-    bounds = script_bounds(brief)
+    bounds = bounds_of(brief.video)
     rate = speech_provider.rate(brief.language)
     summary = "\n".join(f"{c.index}. {c.title}: {c.summary}" for c in chapters.chapters)
     request = TextRequest(
@@ -44,14 +38,14 @@ def script(context: dg.AssetExecutionContext, brief: Brief, outline: Outline, ch
                                            for c in chapters.chapters]},
     )
     with failures("script"), Progress(context, 1, "scripts").waiting(f"{text_provider.name} writes the script"):
-        value, responses = ask_structured(text_provider, request, Script, lambda s: script_violations(s, bounds))
+        value, responses = ask_structured(text_provider, request, Script, lambda s: violations(s, bounds))
     yield dg.Output(value, metadata={
         **usage.finish(),
         "segments": len(value.segments), "estimated_seconds": round(value.total_seconds, 1),
         "attempts": len(responses), "model": responses[-1].model,
         "preview": dg.MetadataValue.md("\n".join(f"- ({s.duration:g} s) {s.text[:120]}" for s in value.segments[:8])),
     })
-    problems = script_violations(value, bounds)
+    problems = violations(value, bounds)
     yield dg.AssetCheckResult(check_name="script_timing", passed=not problems,
                               metadata={"problems": "\n".join(problems) or "none",
                                         "total_seconds": round(value.total_seconds, 1)})

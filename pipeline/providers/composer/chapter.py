@@ -8,10 +8,8 @@ from types import ModuleType
 from pipeline.providers.composer.common import (
     bank,
     brief_material,
-    cjk_count,
     ensure_end,
     join_list,
-    length_units,
     lower_first,
     make_rng,
     shorten,
@@ -19,6 +17,7 @@ from pipeline.providers.composer.common import (
     strip_end,
 )
 from pipeline.providers.composer.outline import brief_phrases, chunk, fill, invent_names, slots
+from pipeline.rules.units import language_of, length_units
 
 FILL_LOW, FILL_HIGH, TRIM_AT = 0.97, 1.1, 1.15
 MAX_TRIES = 8
@@ -66,7 +65,7 @@ def sources_for(sources: list[dict], index: int, count: int) -> list[dict]:
 def quote(source: dict, rng: random.Random, sizes: dict = QUOTE_UNITS) -> str:
     """A short phrase taken word for word from the start of one of the source's sentences."""
     text = CITATION_MARK.sub("", source.get("text") or "") or source.get("title") or str(source["number"])
-    language = "zh" if cjk_count(text) * 3 > len(text) else "en"
+    language = language_of(text)
     sentences = split_sentences(text, language) or [text]
     low, high = sizes[language]
     sentence = rng.choice(sentences[:6])

@@ -1,4 +1,4 @@
-"""Shared helpers of the composer: seeded randomness, counting, sentences and topic phrases."""
+"""Shared helpers of the composer: seeded randomness, sentences and topic phrases (counting: pipeline.rules.units)."""
 
 import hashlib
 import json
@@ -8,10 +8,9 @@ from types import ModuleType
 from typing import Any
 
 from pipeline.providers.composer import en, zh
+from pipeline.rules.units import CJK, LATIN_WORD, cjk_count
 
 BANKS: dict[str, ModuleType] = {"en": en, "zh": zh}
-CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
 SENTENCE = re.compile(r"[^.!?。！？]+[.!?。！？]+[\"'”’」』)）]*")
 ENDS = ".!?。！？"
 CLOSERS = "\"'”’」』)）"
@@ -41,30 +40,6 @@ def make_rng(task: str, *parts: Any) -> random.Random:
 def brief_material(brief: dict) -> dict:
     """The part of a brief that decides the text."""
     return {key: brief.get(key) for key in SEED_FIELDS}
-
-
-def cjk_count(text: str) -> int:
-    """Number of CJK ideographs in `text`."""
-    return len(CJK.findall(text))
-
-
-def length_units(text: str, language: str) -> int:
-    """Length as users count it: words for English, CJK characters for Chinese."""
-    return cjk_count(text) if language == "zh" else len(text.split())
-
-
-def speech_units(text: str, language: str) -> int:
-    """What a speech engine reads: words (en) or CJK characters plus latin words (zh)."""
-    if language == "zh":
-        return cjk_count(text) + len(LATIN_WORD.findall(CJK.sub(" ", text)))
-    return len(text.split())
-
-
-def estimate_seconds(text: str, language: str, rate: float) -> float:
-    """Narration seconds of `text` at `rate` units per second, rounded to 0.1."""
-    if rate <= 0:
-        raise ValueError(f"rate must be positive, got {rate}")
-    return round(speech_units(text, language) / rate, 1)
 
 
 def ensure_end(sentence: str, language: str) -> str:

@@ -10,18 +10,18 @@ from pipeline.providers.composer.common import (
     bank,
     brief_material,
     ensure_end,
-    estimate_seconds,
     join_list,
     make_rng,
     merge,
     shorten,
-    speech_units,
     split_sentences,
     style_of,
     topic_phrases,
     upper_first,
 )
 from pipeline.providers.composer.outline import brief_phrases
+from pipeline.rules.script import SEGMENT, ScriptBounds, segment_count, segment_kinds
+from pipeline.rules.units import estimate_seconds, speech_units
 
 SLACK = 0.25  # a segment may run this much over or under its running goal
 TOTAL_MARGIN = 0.05  # seconds kept clear of total_min / total_max against float sums
@@ -43,16 +43,6 @@ def unit_window(low: float, high: float, rate: float) -> tuple[int, int]:
     while hi > 0 and round(hi / rate, 1) > high:
         hi -= 1
     return lo, hi
-
-
-def segment_count(bounds: dict) -> int:
-    """How many segments: about target / mid-segment length, at least 3, feasible for the bounds."""
-    low, high, target = bounds["segment_min"], bounds["segment_max"], bounds["target"]
-    preferred = round(target / ((low + high) / 2))
-    if math.ceil(target / high) <= math.floor(target / low):
-        preferred = min(max(preferred, math.ceil(target / high)), math.floor(target / low))
-    fewest, most = math.ceil(bounds["total_min"] / high), math.floor(bounds["total_max"] / low)
-    return max(1, min(max(preferred, 3, fewest), most))
 
 
 def template_pattern(template: str) -> re.Pattern:
@@ -111,11 +101,10 @@ def image_description(language: str, kind: str, text: str, look: dict, known: li
 
 def plan_segments(count: int, chapters: list[dict]) -> list[tuple[str, dict | None]]:
     """(kind, chapter) per segment: intro, chapters spread evenly over the middle, outro."""
-    if count == 1:
-        return [("intro", None)]
-    middle = count - 2
-    spread = [("segment", chapters[j * len(chapters) // middle]) for j in range(middle)]
-    return [("intro", None), *spread, ("outro", None)]
+    kinds = segment_kinds(count)
+    middle = kinds.count(SEGMENT)
+    return [(kind, chapters[(k - 1) * len(chapters) // middle] if kind == SEGMENT else None)
+            for k, kind in enumerate(kinds)]
 
 
 def pools(inputs: dict, words: ModuleType, plan: list, rng: random.Random) -> list[tuple[list[str], list[str]]]:
@@ -199,7 +188,7 @@ def compose_script(inputs: dict) -> dict:
     language, words = brief["language"], bank(brief["language"])
     rng = make_rng("script", brief_material(brief), outline, inputs.get("chapters"), bounds, rate)
     chapters = inputs.get("chapters") or [{**c, "text": c["summary"]} for c in outline["chapters"]]
-    plan = plan_segments(segment_count(bounds), chapters)
+    plan = plan_segments(segment_count(ScriptBounds.model_validate(bounds)), chapters)
     window = unit_window(bounds["segment_min"], bounds["segment_max"], rate)
     look = {"palette": rng.choice(words.PALETTES), "title": outline["title"]}
     shots = rng.sample(words.SHOTS, len(words.SHOTS))

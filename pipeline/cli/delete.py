@@ -11,11 +11,11 @@ import shutil
 import sys
 from pathlib import Path
 
+from pipeline import tags
 from pipeline.ids import project_id_problem
 from pipeline.launch.client import ClientError, PipelineClient
+from pipeline.providers.publisher import LocalPublisher
 from pipeline.store import default_data_dir
-
-EXPORT_DIR_ENV = "PIPELINE_EXPORT_DIR"  # the local publisher's export root (default <data>/exports)
 
 
 def owned_folder(root: Path, project: str) -> Path | None:
@@ -46,7 +46,7 @@ def _confirm(project: str, what: str, assume_yes: bool) -> None:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    from pipeline.commands.projects import refuse_if_active
+    from pipeline.cli.projects import refuse_if_active
 
     project = args.project
     if not project or not project.strip():
@@ -55,12 +55,12 @@ def cmd_delete(args: argparse.Namespace) -> int:
     client = PipelineClient()
     refuse_if_active(client, project)
     runs = [r["runId"] for r in client.runs(project, limit=100000, include_refused=True)
-            if r["tags"].get("dagster/partition") == project]
+            if r["tags"].get(tags.PROJECT) == project]
     has_partition = project in client.partitions()
     folders: list[Path] = []
     if problem is None:
         data = default_data_dir()
-        export_root = Path(os.environ.get(EXPORT_DIR_ENV) or data / "exports")
+        export_root = LocalPublisher.from_env(str(data)).export_root(data)
         folders = [f for f in (owned_folder(data / "projects", project), owned_folder(export_root, project)) if f]
     if not runs and not has_partition and not folders:
         raise ClientError(f"no project {project!r}: no partition, no run and no folder; `pipeline list` shows them")

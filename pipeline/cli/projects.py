@@ -8,9 +8,11 @@ import time
 
 import dagster as dg
 
-from pipeline.brief import STAGES, Brief, load_brief
+from pipeline import tags
+from pipeline.brief import Brief, load_brief
 from pipeline.ids import project_id_problem
 from pipeline.launch.client import FINAL, ClientError, PipelineClient, ProjectBusyError
+from pipeline.stages import STAGES
 from pipeline.store import ProjectFiles, default_data_dir
 
 EXIT = {"SUCCESS": 0, "FAILURE": 1, "CANCELED": 4}
@@ -41,10 +43,11 @@ def _progress(project: str) -> dict:
     """The project's progress record from Redis, or {} when Redis is not reachable."""
     import redis
 
+    from pipeline.events.keys import Keys
     from pipeline.events.redis_sink import connect, redis_prefix
 
     try:
-        raw = connect(timeout=1).get(f"{redis_prefix()}generation_progress:{project}")
+        raw = connect(timeout=1).get(Keys(redis_prefix()).progress(project))
     except (redis.RedisError, OSError):
         return {}
     return json.loads(raw) if raw else {}
@@ -54,10 +57,11 @@ def failure_cause(project: str, run_id: str) -> str | None:
     """The error of the run's `task_failed` entry in Redis (the failed step's message), if any."""
     import redis
 
+    from pipeline.events.keys import Keys
     from pipeline.events.redis_sink import connect, redis_prefix
 
     try:
-        for _, fields in connect(timeout=1).xrevrange(f"{redis_prefix()}events:{project}", count=200):
+        for _, fields in connect(timeout=1).xrevrange(Keys(redis_prefix()).stream(project), count=200):
             if fields.get("run_id") == run_id and fields.get("type") == "task_failed":
                 return fields.get("error") or fields.get("message")
     except (redis.RedisError, OSError):
@@ -99,7 +103,7 @@ def _wait(client: PipelineClient, project: str, run_id: str) -> int:
 
 def launch_brief(client: PipelineClient, brief: Brief, stop_at: str | None, tags: dict[str, str] | None = None) -> str:
     """Add the project's partition and launch its run; refused when the project has an active run."""
-    from pipeline.run import run_config
+    from pipeline.defs.ops.jobs import run_config
 
     refuse_if_active(client, brief.project_id)
     client.add_partition(brief.project_id)
@@ -183,7 +187,7 @@ def cmd_continue(args: argparse.Namespace) -> int:
         return 0
     client = PipelineClient()
     refuse_if_active(client, args.project)
-    run_id = client.launch(args.project, {}, assets, {"pipeline/continue_from": args.from_asset})
+    run_id = client.launch(args.project, {}, assets, {tags.CONTINUE_FROM: args.from_asset})
     print(f"{args.project}: run {run_id} rebuilds {', '.join(assets)}")
     return _wait(client, args.project, run_id) if args.wait else 0
 
@@ -202,7 +206,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
     refuse_if_active(client, args.project)
     record = {"approved_at": datetime.now(timezone.utc).isoformat(), "by": args.by}
     atomic_write(files.path(APPROVAL_FILE), json.dumps(record))
-    run_id = client.launch(args.project, {}, ["publication"], {"pipeline/approved_by": args.by})
+    run_id = client.launch(args.project, {}, ["publication"], {tags.APPROVED_BY: args.by})
     print(f"{args.project}: approved; run {run_id} publishes it")
     return _wait(client, args.project, run_id) if args.wait else 0
 
@@ -220,7 +224,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def add_commands(commands) -> None:
     """Register the project commands on the CLI's subparsers."""
-    from pipeline.commands.delete import add_command as add_delete_command
+    from pipeline.cli.delete import add_command as add_delete_command
 
     submit = commands.add_parser("submit", help="validate a brief and launch its project on the Dagster webserver")
     submit.add_argument("brief")
@@ -253,14 +257,14 @@ def add_commands(commands) -> None:
 def cmd_batch(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from pipeline.launch.batch import BATCH_TAG, read_batch, write_batch_progress
+    from pipeline.launch.batch import read_batch, write_batch_progress
 
     batch = read_batch(Path(args.file), default_data_dir(), args.batch)
     client = PipelineClient()
     launched = []
     for brief in batch.briefs:
         try:
-            run_id = launch_brief(client, brief, brief.stop_at, {BATCH_TAG: batch.id})
+            run_id = launch_brief(client, brief, brief.stop_at, {tags.BATCH: batch.id})
             launched.append({"project": brief.project_id, "run_id": run_id, "status": "queued", "error": None})
         except ClientError as e:  # one project's trouble never stops the others
             batch.rejected.append({"project": brief.project_id, "run_id": None, "status": "rejected",
