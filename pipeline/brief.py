@@ -35,9 +35,10 @@ _Strict = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)  # 
 class BriefError(ValueError):
     """A brief broke one or more rules; `problems` holds one line per broken rule."""
 
-    def __init__(self, problems: list[str], source: str = "brief"):
+    def __init__(self, problems: list[str], source: str = "brief", code: str = "BRIEF_INVALID"):
         self.problems = problems
         self.source = source
+        self.code = code  # BRIEF_INVALID, or INPUT_UNREADABLE for a file that cannot be read at all
         super().__init__(f"{source} is invalid:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
@@ -51,7 +52,8 @@ class VideoSettings(BaseModel):
     voice: str | None = Field(default=None, max_length=64, description="a voice name of the speech engine")
     logo: str | None = Field(default=None, max_length=500, description="a PNG, JPEG or WebP image under the data folder")
     ken_burns: bool | list[int] = Field(
-        default=False, description="a gentle zoom on every segment (true) or on the listed segment indexes")
+        default=False,
+        description="a gentle zoom on every segment (true) or on the listed segment indexes, e.g. [0, 2]")
 
     @field_validator("voice")
     @classmethod
@@ -267,7 +269,7 @@ def read_yaml(path: str | Path, follow_links: bool = True) -> Any:
     try:
         return read_document(path, follow_links=follow_links)
     except UnreadableDocument as e:
-        raise BriefError([str(e)], str(path)) from None
+        raise BriefError([str(e)], str(path), code="INPUT_UNREADABLE") from None
 
 
 def load_brief(path: str | Path, data_dir: str | Path | None = None) -> Brief:

@@ -21,6 +21,8 @@ import dagster as dg
 from pydantic import BaseModel
 
 from pipeline.brief import Brief, Budget
+from pipeline.defs.common import failure
+from pipeline.failure import Problem
 from pipeline.providers.images import ImageProvider
 from pipeline.providers.speech import SpeechProvider, SpeechResult
 from pipeline.providers.text import TextProvider, TextRequest, TextResponse
@@ -199,12 +201,13 @@ class Meter:
             said += f", {pending:g} more are being made"
         if coming.amount(name):
             said += f", and {self.asset} needs {coming.amount(name):g} more"
-        return dg.Failure(
-            description=f"budget.{name} exceeded in {self.asset}: {said}: over the budget of {limit:g} {unit}. "
-            f"Raise budget.{name} in the brief (or remove it) and launch the project again: finished items are reused.",
-            metadata={"limit": f"budget.{name}", "budget": float(limit), "used": total.amount(name)},
-            allow_retries=False,
-        )
+        return failure(Problem(
+            f"budget.{name} exceeded in {self.asset}: {said}: over the budget of {limit:g} {unit}",
+            where=self.asset, code="BUDGET_EXCEEDED",
+            hint=f"Raise budget.{name} in the brief (or remove it) and launch the project again: "
+                 "finished items are reused",
+            details={"limit": f"budget.{name}", "budget": float(limit), "used": total.amount(name)},
+        ))
 
 
 def meter(context: dg.AssetExecutionContext, brief: Brief, files: ProjectFiles) -> Meter:

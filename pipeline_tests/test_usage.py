@@ -98,4 +98,8 @@ def test_image_budget_stops_before_the_image_that_would_pass_it(data_dir):
     assert "budget.images exceeded in images: the project has used " in message
     assert "and images needs 1 more: over the budget of 2 images" in message
     assert _no_retry(result) and CALLS["images"] == 2
+    failure = next(e for e in result.all_events if e.is_step_failure and e.step_key == "images").step_failure_data
+    metadata = {k: v.value for k, v in failure.user_failure_data.metadata.items()}
+    assert (metadata["error_code"], metadata["where"], metadata["retryable"]) == ("BUDGET_EXCEEDED", "images", False)
+    assert (metadata["limit"], metadata["budget"], metadata["used"]) == ("budget.images", 2.0, 3.0)
     assert Ledger(ProjectFiles(data_dir, brief.project_id)).total().images == 2

@@ -5,13 +5,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline.brief import BriefError, load_brief
+from pipeline.brief import load_brief
+from pipeline.cli.errors import REPORTED, error_code, exit_status
 from pipeline.cli.estimate import add_command as add_estimate_command
 from pipeline.cli.events import add_commands as add_event_commands
 from pipeline.cli.projects import add_commands as add_project_commands
-from pipeline.ids import InvalidProjectId
-from pipeline.launch.client import ClientError
-from pipeline.launch.guard import ProjectBusy
 from pipeline.stages import STAGES
 from pipeline.store import ProjectFiles, default_data_dir
 
@@ -57,15 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except BriefError as e:
-        print(e, file=sys.stderr)
-        return 2
-    except ProjectBusy as e:  # the coordinator's, and the client's reading of it
-        print(f"refused: {e}", file=sys.stderr)
-        return 3
-    except InvalidProjectId as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except ClientError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    except REPORTED as e:
+        code = error_code(e)
+        lead = {"PROJECT_BUSY": "refused", "BRIEF_INVALID": "", "INPUT_UNREADABLE": ""}.get(code, "error")
+        print(f"{lead + ' ' if lead else ''}[{code}] {e}", file=sys.stderr)
+        return exit_status(code)

@@ -10,6 +10,7 @@ import dagster as dg
 
 from pipeline import tags
 from pipeline.brief import Brief, load_brief
+from pipeline.cli.errors import error_code
 from pipeline.ids import project_id_problem
 from pipeline.launch.client import FINAL, ClientError, PipelineClient, ProjectBusyError
 from pipeline.stages import STAGES
@@ -54,7 +55,8 @@ def _progress(project: str) -> dict:
 
 
 def failure_cause(project: str, run_id: str) -> str | None:
-    """The error of the run's `task_failed` entry in Redis (the failed step's message), if any."""
+    """The failure of the run, from its `task_failed` (or `task_canceled`) entry in Redis: code, stage,
+    message and hint, as lines to print; None when Redis has none."""
     import redis
 
     from pipeline.events.keys import Keys
@@ -62,8 +64,12 @@ def failure_cause(project: str, run_id: str) -> str | None:
 
     try:
         for _, fields in connect(timeout=1).xrevrange(Keys(redis_prefix()).stream(project), count=200):
-            if fields.get("run_id") == run_id and fields.get("type") == "task_failed":
-                return fields.get("error") or fields.get("message")
+            if fields.get("run_id") == run_id and fields.get("type") in ("task_failed", "task_canceled"):
+                code = fields.get("error_code") or "STEP_FAILED"
+                text = (fields.get("error") or fields.get("message") or "").strip()[:2000]
+                hint = f"\n  hint: {fields['hint']}" if fields.get("hint") and fields["hint"] not in text else ""
+                retry = " (retryable)" if fields.get("retryable") == "true" else ""
+                return f"[{code}]{retry} {text}{hint}"
     except (redis.RedisError, OSError):
         return None
     return None
@@ -79,7 +85,7 @@ def project_arg(value: str) -> str:
     """argparse type of a PROJECT argument: the project-id rule, before anything is asked or done."""
     problem = project_id_problem(value)
     if problem is not None:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a project id: {problem}")
+        raise argparse.ArgumentTypeError(f"[PROJECT_ID_INVALID] {value!r} is not a project id: {problem}")
     return value
 
 
@@ -95,8 +101,8 @@ def _wait(client: PipelineClient, project: str, run_id: str) -> int:
                 last = line
         if run["status"] in FINAL:
             print(f"{project}: run {run_id} {run['status']}")
-            if run["status"] == "FAILURE" and (cause := failure_cause(project, run_id)):
-                print(f"  {cause.strip()[:2000]}")
+            if run["status"] in ("FAILURE", "CANCELED") and (cause := failure_cause(project, run_id)):
+                print(f"  {cause}")
             return EXIT[run["status"]]
         time.sleep(0.5)
 
@@ -148,8 +154,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     runs = client.runs(args.project, limit=1)
     last = f"last run {runs[0]['runId']} {runs[0]['status'].lower()}" if runs else "no runs yet"
     print(f"{args.project}: idle ({last})")
-    if runs and runs[0]["status"] == "FAILURE" and (cause := failure_cause(args.project, runs[0]["runId"])):
-        print(f"  {cause.strip()[:2000]}")
+    if runs and runs[0]["status"] in ("FAILURE", "CANCELED") and (
+            cause := failure_cause(args.project, runs[0]["runId"])):
+        print(f"  {cause}")
     return 0
 
 
@@ -268,7 +275,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             launched.append({"project": brief.project_id, "run_id": run_id, "status": "queued", "error": None})
         except ClientError as e:  # one project's trouble never stops the others
             batch.rejected.append({"project": brief.project_id, "run_id": None, "status": "rejected",
-                                   "error": str(e)})
+                                   "error": str(e), "error_code": error_code(e)})
     record = batch.record(launched)
     write_batch_progress(record)
     for result in record["results"]:

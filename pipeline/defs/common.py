@@ -1,10 +1,11 @@
 """What every asset shares: the project partitions, the retry policy, the error boundary.
 
-Every failure is built as one `Problem` and turned into a `dg.Failure` here. Two kinds are never
-retried, wherever in a step they happen: a full disk (a retry fails the same way until space is
-freed) and a cancel (Dagster would otherwise turn the terminate interrupt into a step retry when
-the step has a RetryPolicy, dagster#15026), nor is any error raised while the run is canceling.
-`step_boundary` puts a whole asset body inside this boundary.
+Every failure is built as one `Problem` with a stable code (pipeline/codes.py) and turned into a
+`dg.Failure` here, so the step's Dagster failure metadata carries `error_code`, `where`, `hint` and
+`retryable`. Two kinds are never retried, wherever in a step they happen: a full disk (a retry
+fails the same way until space is freed) and a cancel (Dagster would otherwise turn the terminate
+interrupt into a step retry when the step has a RetryPolicy, dagster#15026), nor is any error
+raised while the run is canceling. `step_boundary` puts a whole asset body inside this boundary.
 """
 
 import contextlib
@@ -17,8 +18,15 @@ from typing import Any, TypeVar
 
 import dagster as dg
 
+from pipeline.codes import KINDS, ROLES, provider_code
 from pipeline.failure import Problem
-from pipeline.providers.errors import InvalidModelOutput, PermanentProviderError, ProviderError, RateLimited
+from pipeline.providers.errors import (
+    InvalidModelOutput,
+    MissingEngine,
+    PermanentProviderError,
+    ProviderError,
+    RateLimited,
+)
 from pipeline.render.ffmpeg import DiskFull, MissingTool, RenderError
 
 projects = dg.DynamicPartitionsDefinition(name="projects")
@@ -29,6 +37,24 @@ ASSET_DEFAULTS = dict(partitions_def=projects, retry_policy=RETRY)
 
 FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
 INTERRUPTS = (dg.DagsterExecutionInterruptedError, KeyboardInterrupt)
+
+# The provider role a step calls: the role of an error that does not say its own (a provider written elsewhere).
+STEP_ROLES = {"outline": "text", "chapters": "text", "script": "text", "narration": "speech", "images": "images",
+              "presenter": "avatar", "publication": "publisher"}
+TOOLS_HINT = ("install it (`make setup` as root installs ffmpeg, espeak-ng, fontconfig and the fonts), then run "
+              "the step again")
+# What to do about a provider failure whose error gives no hint of its own.
+KIND_HINTS = {
+    "auth": "check the provider's credentials",
+    "rate_limited": "the step waits as long as the server asks and tries again; lower the provider's "
+                    "MAX_IN_FLIGHT if it keeps happening",
+    "quota": "add credit or raise the quota of the provider account",
+    "content_policy": "rephrase the input the provider refused",
+    "timeout": "raise the provider's timeout, or run the step again later",
+    "server_error": "the step is tried again; if it keeps failing, check the provider's status",
+    "bad_request": "check the provider's model and settings",
+    "invalid_output": "run the step again, or choose a model that keeps to the format",
+}
 
 
 def is_disk_full(error: BaseException) -> bool:
@@ -46,6 +72,7 @@ def disk_full(error: OSError | DiskFull, where: str, folder: Path) -> Problem:
     return Problem(
         message=f"disk full ({reason}){during}, writing {path or f'into {folder}'}",
         where=where,
+        code="DISK_FULL",
         hint=f"free space on the filesystem of {folder}: old projects (`pipeline delete PROJECT`), "
              f"{folder / 'cache'}/ (rebuilt when needed); then run the step again",
         details={"path": str(path or folder), "data_folder": str(folder)},
@@ -53,8 +80,60 @@ def disk_full(error: OSError | DiskFull, where: str, folder: Path) -> Problem:
 
 
 def canceled(where: str) -> Problem:
-    return Problem(message="canceled: the run was terminated", where=where,
+    return Problem(message="canceled: the run was terminated", where=where, code="CANCELED",
                    hint="finished items are kept: re-execute the run from failure to go on")
+
+
+def unreadable(error: ValueError, where: str) -> Problem:
+    """A file the brief names (a context file, the logo) that no longer reads as it did when the brief was checked."""
+    return Problem(str(error), where=where, code="INPUT_UNREADABLE",
+                   hint="fix or replace the file in the data folder (or change the brief), then run the step again")
+
+
+def step_role() -> str | None:
+    """The provider role of the step running now (None outside a step, or for a step that calls none)."""
+    try:
+        return STEP_ROLES.get(dg.OpExecutionContext.get().op_def.name)
+    except dg.DagsterInvariantViolationError:
+        return None
+
+
+def provider_problem(error: ProviderError, where: str, role: str | None = None) -> Problem:
+    """A provider's failure: <ROLE>_<KIND> (the error's role, else `role`, else the step's), SCRIPT_INVALID for
+    the script, RENDER_TOOL_MISSING for a local engine that is not installed."""
+    role = error.role or role or step_role()
+    if isinstance(error, MissingEngine):
+        code = "RENDER_TOOL_MISSING"  # its hint says how to install it
+    elif isinstance(error, InvalidModelOutput) and error.task == "script":
+        code = "SCRIPT_INVALID"
+    elif role in ROLES and error.kind in KINDS:
+        code = provider_code(role, error.kind)
+    else:
+        code = "STEP_FAILED"
+    details: dict[str, Any] = {"provider": error.provider}
+    if error.status is not None:
+        details["http_status"] = error.status
+    if isinstance(error, RateLimited) and error.retry_after is not None:
+        details["retry_after"] = error.retry_after
+    return Problem(str(error), where=where, code=code, hint=error.hint or KIND_HINTS.get(error.kind, ""),
+                   retryable=not isinstance(error, (PermanentProviderError, InvalidModelOutput)), details=details)
+
+
+def problem_of(error: BaseException, where: str) -> Problem | None:
+    """The Problem of a provider's or a render tool's error (None for any other)."""
+    if isinstance(error, ProviderError):
+        return provider_problem(error, where)
+    if isinstance(error, MissingTool):
+        return Problem(str(error), where=where, code="RENDER_TOOL_MISSING", hint=TOOLS_HINT)
+    if isinstance(error, RenderError):
+        return Problem(str(error), where=where, code="RENDER_FAILED", retryable=True)
+    return None
+
+
+def unexpected(error: BaseException, where: str) -> Problem:
+    """An error no rule knows (a bug, most likely): retried by the step's RetryPolicy, as Dagster would."""
+    return Problem(f"{type(error).__name__}: {error}", where=where, code="STEP_FAILED", retryable=True,
+                   hint="an unexpected error: the run's logs hold its traceback; the step is tried again")
 
 
 def failure(problem: Problem) -> dg.Failure:
@@ -82,24 +161,28 @@ def retried(error: BaseException) -> bool:
 
 
 @contextlib.contextmanager
-def failures(what: str, folder: Path | None = None, canceling: Callable[[], bool] | None = None) -> Iterator[None]:
-    """Turn errors into Dagster failures: permanent ones, a cancel and a full disk are not retried.
+def failures(what: str, folder: Path | None = None, canceling: Callable[[], bool] | None = None,
+             last: bool = False) -> Iterator[None]:
+    """Turn errors into Dagster failures with their codes: permanent ones, a cancel and a full disk are not retried.
 
     A full disk is reported with the data folder, to say what to free: without `folder` it goes on
     to the step boundary (`step_boundary`), which knows it. `canceling` (the step boundary's) tells
     whether the run is being canceled: then an error that would be retried is a cancel instead.
+    `last` (the step boundary) turns any other error into STEP_FAILED; an inner boundary lets it through.
     """
     try:
         yield
     except BaseException as e:
-        outcome = _outcome(e, what, folder, canceling)
+        outcome = _outcome(e, what, folder, canceling, last)
         if outcome is None:
             raise
+        if isinstance(outcome, dg.RetryRequested):
+            raise outcome  # caused by its final failure, which `e` caused
         raise outcome from e
 
 
-def _outcome(error: BaseException, what: str, folder: Path | None,
-             canceling: Callable[[], bool] | None) -> dg.Failure | dg.RetryRequested | None:
+def _outcome(error: BaseException, what: str, folder: Path | None, canceling: Callable[[], bool] | None,
+             last: bool = False) -> dg.Failure | dg.RetryRequested | None:
     """What the boundary raises instead of `error`; None lets `error` through unchanged."""
     if not isinstance(error, (Exception, *INTERRUPTS)):
         return None  # GeneratorExit (a body closed while an interrupt unwinds), SystemExit
@@ -111,15 +194,21 @@ def _outcome(error: BaseException, what: str, folder: Path | None,
         return failure(disk_full(error, what, folder)) if folder is not None else None  # type: ignore[arg-type]
     if canceling is not None and retried(error) and canceling():
         return failure(canceled(what))
-    if isinstance(error, RateLimited):
-        # The server said how long to wait: the step retry waits that long, not the policy's backoff.
-        wait = error.retry_after if error.retry_after is not None else RETRY.delay or 2
-        return dg.RetryRequested(max_retries=RETRY.max_retries, seconds_to_wait=wait)
-    if isinstance(error, (PermanentProviderError, InvalidModelOutput, MissingTool)):
-        return failure(Problem(str(error), where=what))
-    if isinstance(error, (ProviderError, RenderError)):
-        return failure(Problem(str(error), where=what, retryable=True))
-    return None
+    problem = problem_of(error, what)
+    if problem is None and last and retried(error) and not isinstance(error, (dg.Failure, dg.RetryRequested)):
+        problem = unexpected(error, what)
+    if problem is None:
+        return None  # a retryable failure of an inner boundary, a step retry, Dagster's own errors
+    final = failure(problem)
+    if not isinstance(error, RateLimited):
+        return final
+    # The server said how long to wait: the step retry waits that long, not the policy's backoff. Once
+    # max_retries is exceeded Dagster reports the retry's cause as the step's failure: the final failure.
+    final.__cause__ = error
+    retry = dg.RetryRequested(max_retries=RETRY.max_retries,
+                              seconds_to_wait=error.retry_after if error.retry_after is not None else RETRY.delay or 2)
+    retry.__cause__ = final
+    return retry
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -142,10 +231,10 @@ def step_boundary(body: F) -> F:
         context = args[0] if args and isinstance(args[0], dg.AssetExecutionContext) else None
 
         def canceling() -> bool:
-            run = context.instance.get_run_by_id(context.run_id) if context is not None else None
+            run = context.instance.get_run_by_id(context.run.run_id) if context is not None else None
             return run is not None and run.status in STOPPING
 
-        return failures(name, folder, canceling)
+        return failures(name, folder, canceling, last=True)
 
     if inspect.isgeneratorfunction(body):
         @functools.wraps(body)

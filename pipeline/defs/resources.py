@@ -5,8 +5,9 @@ from pathlib import Path
 import dagster as dg
 from pydantic import BaseModel
 
-from pipeline.defs.common import failures
+from pipeline.defs.common import failure, failures
 from pipeline.defs.redis_resource import RedisResource
+from pipeline.failure import Problem
 from pipeline.providers.catalog import build_providers
 from pipeline.store import ProjectFiles, default_data_dir
 
@@ -44,11 +45,10 @@ class ProjectIOManager(dg.ConfigurableIOManager):
         path = self._path(context)
         model = context.dagster_type.typing_type
         if not path.exists():
-            raise dg.Failure(
-                description=f"{path} is missing: materialise {context.asset_key.to_user_string()} "
-                f"for project {context.asset_partition_key} first",
-                allow_retries=False,
-            )
+            asset = context.asset_key.to_user_string()
+            raise failure(Problem(f"{path} is missing", where=f"loading {asset}", code="UPSTREAM_MISSING",
+                                  hint=f"materialise {asset} for project {context.asset_partition_key} first",
+                                  details={"path": str(path)}))
         value = model.model_validate_json(path.read_text(encoding="utf-8"))
         if hasattr(value, "with_edits"):  # artifacts a user may edit by hand, e.g. chapters/NN.md
             value = value.with_edits(path.parent)

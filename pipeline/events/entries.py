@@ -13,10 +13,11 @@ from typing import Any
 import dagster as dg
 
 from pipeline.stages import STAGES
+from pipeline.events.outcome import Outcome, of_cancel, of_run_failure, of_step_failure
 from pipeline.events.progress import PROGRESS_TAG, run_percent
 from pipeline.tags import BATCH, PROJECT
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # v2: error_code, stage, retryable, hint on failures and cancels
 RUN_TYPES = {
     dg.DagsterEventType.RUN_ENQUEUED: "task_queued",
     dg.DagsterEventType.RUN_START: "task_started",
@@ -66,6 +67,7 @@ class RunView:
     started_at: str | None = None
     failed_step: str | None = None
     failed_error: str | None = None
+    failure: Outcome | None = None  # the record of the failure (or cancel) that ended the run
 
     @classmethod
     def for_run(cls, run: dg.DagsterRun) -> "RunView":
@@ -128,12 +130,11 @@ class RunView:
             self.finished.add(entry.step_key or "")
             self._raise(run_percent(self.selected, self.finished, None, 0.0))
         elif kind == dg.DagsterEventType.STEP_FAILURE:
-            failed = event.event_specific_data
-            described = failed.user_failure_data.description if failed.user_failure_data else None
-            # a dg.Failure's own description (what, where, what to do), not "dagster...Failure: " + it
-            cause = described or (failed.error.message.strip() if failed.error else fields["message"])
-            self.failed_step, self.failed_error = entry.step_key, cause
+            # a dg.Failure's own record (code, what, where, what to do), not "dagster...Failure: " + its text
+            self.failure = of_step_failure(entry.step_key or "", event.event_specific_data, fields["message"])
+            self.failed_step, self.failed_error = entry.step_key, self.failure.message
             fields["error"] = self.failed_error or ""
+            fields.update(self.failure.fields())
         elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
             meta = event.event_specific_data.materialization.metadata
             data = {k: _metadata_value(v) for k, v in meta.items() if k not in ("preview",)}
@@ -147,6 +148,12 @@ class RunView:
                 fields["step"] = fields["step"] or (self.failed_step or "")
                 fields["asset"] = fields["asset"] or (self.failed_step or "")
                 fields["error"] = self.failed_error or fields["message"]
+                if self.failure is None:
+                    self.failure = of_run_failure(fields["message"], self.current or "")
+                fields.update(self.failure.fields())
+            elif etype == "task_canceled":
+                self.failure = of_cancel(fields["message"], self.current or "")
+                fields.update(self.failure.fields())
         if data:
             fields["data"] = json.dumps(data, ensure_ascii=False, default=str)
         if (self.status, self.current, self.percent, self.chapter, self.scene) != before or etype != "task_progress":

@@ -146,6 +146,8 @@ class Projector:
         if change.final_status:
             result = {"project": view.project, "run_id": view.run_id, "status": change.final_status,
                       "outputs": job_outputs(view.project)}
+            if view.failure is not None and change.final_status != "succeeded":
+                result["error"] = view.failure.record()
         return Published(view.run_id, record.storage_id, view.project, view.batch, change, result)
 
     def _ignore(self, run: dg.DagsterRun, problem: str) -> None:

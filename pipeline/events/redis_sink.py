@@ -67,10 +67,12 @@ if ARGV[11] ~= '' and ARGV[12] ~= '' then
     if r.run_id == run_id or (r.project == project and r.status ~= 'rejected' and (r.run_id == nil or r.run_id == cjson.null or r.run_id == '')) then
       r.run_id = run_id; r.status = ARGV[12]; found = true
       if ARGV[12] == 'failed' and caps.error then r.error = caps.error end
+      if caps.error_code and (ARGV[12] == 'failed' or ARGV[12] == 'canceled') then r.error_code = caps.error_code end
     end
   end
   if not found then
-    table.insert(batch.results, {project = project, run_id = run_id, status = ARGV[12], error = caps.error or cjson.null})
+    table.insert(batch.results, {project = project, run_id = run_id, status = ARGV[12], error = caps.error or cjson.null,
+                                 error_code = caps.error_code})  -- absent unless the run failed or was canceled
   end
   local counts = {queued = 0, running = 0, succeeded = 0, failed = 0, canceled = 0}
   for _, r in ipairs(batch.results) do
@@ -156,6 +158,8 @@ class RedisSink:
                 "position_ttl": self.caps.position_ttl}
         if c.entry and c.entry.get("error"):
             caps["error"] = c.entry["error"][:2000]
+        if c.entry and c.entry.get("error_code"):
+            caps["error_code"] = c.entry["error_code"]
 
         def dump(value: Any) -> str:
             return json.dumps(value, ensure_ascii=False) if value is not None else ""

@@ -17,7 +17,7 @@ from pipeline.ids import project_id_problem
 class Batch:
     id: str
     briefs: list[Brief] = field(default_factory=list)
-    rejected: list[dict[str, Any]] = field(default_factory=list)  # {project, run_id: None, status, error}
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # {project, run_id: None, status, error, error_code}
     is_batch: bool = False  # the file lists `projects:`; a single brief is a batch of one
 
     def record(self, launched: list[dict[str, Any]]) -> dict[str, Any]:
@@ -52,11 +52,13 @@ def read_batch(path: Path, data_dir: Path, batch_id: str | None = None, follow_l
         try:
             brief = parse_brief(entry, data_dir, source=f"{path.name} projects[{n}]" if is_batch else path.name)
         except BriefError as e:
-            batch.rejected.append({"project": project, "run_id": None, "status": "rejected", "error": str(e)})
+            batch.rejected.append({"project": project, "run_id": None, "status": "rejected", "error": str(e),
+                                   "error_code": e.code})
             continue
         if brief.project_id in seen:
             batch.rejected.append({"project": brief.project_id, "run_id": None, "status": "rejected",
-                                   "error": f"projects[{n}]: project_id {brief.project_id!r} appears twice"})
+                                   "error": f"projects[{n}]: project_id {brief.project_id!r} appears twice",
+                                   "error_code": "BRIEF_INVALID"})
             continue
         seen.add(brief.project_id)
         batch.briefs.append(brief)

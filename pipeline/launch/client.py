@@ -29,11 +29,19 @@ _ERRORS = """... on PythonError { message } ... on RunConfigValidationInvalid { 
 
 
 class ClientError(RuntimeError):
-    """The webserver could not be reached, or refused or failed a request."""
+    """The webserver could not be reached, or refused or failed a request; `code` from pipeline/codes.py."""
+
+    def __init__(self, message: str, code: str = "REQUEST_FAILED"):
+        super().__init__(message)
+        self.code = code
 
 
 class ProjectBusyError(ProjectBusy, ClientError):
     """A launch refused because the project already has a queued or running run (`run_id`)."""
+
+    def __init__(self, project: str, run_id: str, status: str):
+        super().__init__(project, run_id, status)
+        self.code = "PROJECT_BUSY"
 
 
 def server_error(messages: list[str], what: str) -> ClientError:
@@ -42,7 +50,7 @@ def server_error(messages: list[str], what: str) -> ClientError:
     if busy := ProjectBusy.parse(text):
         return ProjectBusyError(busy.project, busy.run_id, busy.status)
     if refused := InvalidProjectLaunch.parse(text):
-        return ClientError(refused)
+        return ClientError(refused, code="PROJECT_ID_INVALID")
     first = next((m.strip().splitlines()[0] for m in messages if m.strip()), "no message")
     return ClientError(f"{what}: {first[:300]}")
 
@@ -58,7 +66,7 @@ class PipelineClient:
                                   timeout=self.timeout)
         except httpx.TransportError as e:
             raise ClientError(f"cannot reach the Dagster webserver at {self.url} ({e.__class__.__name__}): "
-                              f"start it with `make serve`, or set {URL_ENV}") from None
+                              f"start it with `make serve`, or set {URL_ENV}", code="SERVICE_UNAVAILABLE") from None
         try:
             body = response.json()
         except ValueError:

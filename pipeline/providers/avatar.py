@@ -63,4 +63,4 @@ class NoAvatar(AvatarProvider):
 
     def make_clip(self, text: str, language: str, out_path: Path) -> ClipResult:
         raise PermanentProviderError(self.name, "no avatar provider is configured",
-                                     hint="set PIPELINE_AVATAR_PROVIDER=did and DID_API_KEY")
+                                     hint="set PIPELINE_AVATAR_PROVIDER=did and DID_API_KEY", role="avatar")

@@ -73,8 +73,8 @@ class DidAvatar(AvatarProvider, HttpSettings):
             raise
         data = client.download(str(talk["result_url"]))
         if data[4:8] != b"ftyp":
-            raise TransientProviderError(client.provider,
-                                         f"talk {talk_id}: the result is not an MP4 ({len(data)} bytes)")
+            raise TransientProviderError(
+                client.provider, f"talk {talk_id}: the result is not an MP4 ({len(data)} bytes)", role=client.role)
         atomic_write(out_path, data)
         pending.unlink(missing_ok=True)
         return ClipResult(seconds=float(talk.get("duration") or 0.0))
@@ -87,7 +87,7 @@ class DidAvatar(AvatarProvider, HttpSettings):
         answer = client.request_json("POST", "/talks", json_body=body, content_type=JSON_UTF8)
         if not answer.get("id"):
             raise PermanentProviderError(client.provider, "the answer to POST /talks has no id",
-                                         hint=f"check {HINTS.base_url}")
+                                         hint=f"check {HINTS.base_url}", role=client.role)
         return str(answer["id"])
 
     def _poll(self, client: HttpClient, talk_id: str) -> dict[str, Any] | None:
@@ -112,11 +112,12 @@ class DidAvatar(AvatarProvider, HttpSettings):
                 refused = status == "rejected" or "moderation" in why.lower()
                 cls = ContentPolicyError if refused else PermanentProviderError
                 raise cls(client.provider, f"talk {talk_id} failed: {why}",
-                          hint=f"check {HINTS.model} (a clear, front-facing face) and the text")
+                          hint=f"check {HINTS.model} (a clear, front-facing face) and the text", role=client.role)
             if time.monotonic() + self.poll_interval > deadline:
                 raise TransientProviderError(
                     client.provider, f"talk {talk_id} is still {status!r} after {self.max_wait:g} s",
-                    hint="raise PIPELINE_AVATAR_MAX_WAIT; a step retry goes on waiting for the same talk")
+                    hint="raise PIPELINE_AVATAR_MAX_WAIT; a step retry goes on waiting for the same talk",
+                    role=client.role, kind="timeout")
             log.debug("%s: talk %s is %s", client.provider, talk_id, status)
             time.sleep(self.poll_interval)
             talk = client.request_json("GET", f"/talks/{talk_id}")

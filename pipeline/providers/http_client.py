@@ -57,7 +57,8 @@ def redact_url(url: str) -> str:
 
 @dataclass(frozen=True)
 class HttpClient:
-    """Calls one provider's API. `provider` (e.g. 'openai text') names it in messages and folders.
+    """Calls one provider's API. `provider` (e.g. 'openai text') names it in messages and folders; `role`
+    (pipeline.codes.ROLES) is carried by every error it raises.
 
     The key goes out as `<auth_scheme> <key>`; `extra_secrets` (OAuth secrets, tokens, session URLs)
     are scrubbed like the key. Cheap to make and to copy with `with_`: it holds no connection.
@@ -65,6 +66,7 @@ class HttpClient:
 
     provider: str
     base_url: str
+    role: str | None = None
     api_key: str | None = field(default=None, repr=False)
     model: str = ""
     timeout: float = 60.0
@@ -161,7 +163,8 @@ class HttpClient:
         if not isinstance(value, dict):
             raise PermanentProviderError(
                 self.provider, f"the answer from {redact_url(self.base_url)} is not a JSON object "
-                f"({len(reply.content)} bytes)", hint=f"check that {self.hints.base_url} points at {self.hints.api}")
+                f"({len(reply.content)} bytes)", hint=f"check that {self.hints.base_url} points at {self.hints.api}",
+                role=self.role)
 
     def _send(self, method: str, url: str, request: dict[str, Any]) -> Reply:
         """One call with transport retries, each attempt holding one of the provider's slots."""
@@ -189,7 +192,8 @@ class HttpClient:
             if error.retry_after > self.retry_after_cap:
                 raise RateLimited(
                     self.provider, f"{error.detail}; that is over the {self.retry_after_cap:g} s this client "
-                    "waits, so the step's retry policy takes over", retry_after=error.retry_after, status=error.status)
+                    "waits, so the step's retry policy takes over", retry_after=error.retry_after, status=error.status,
+                    role=error.role)
             wait = max(wait, error.retry_after)
         if retry >= self.max_retries or not isinstance(error, TransientProviderError):
             raise error
@@ -214,17 +218,18 @@ class HttpClient:
         except httpx.TimeoutException as e:
             return TransientProviderError(
                 self.provider, f"no answer from {host} within {self.timeout:g} s ({type(e).__name__}){note}",
-                hint=f"raise {self.hints.timeout} for slow models or servers")
+                hint=f"raise {self.hints.timeout} for slow models or servers", role=self.role, kind="timeout")
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as e:
             return PermanentProviderError(self.provider, scrub(f"{redact_url(url)} is not a usable URL: {e}",
-                                                               self.secrets), hint=f"check {self.hints.base_url}")
+                                                               self.secrets), hint=f"check {self.hints.base_url}",
+                                          role=self.role)
         except httpx.TransportError as e:
             reason = scrub(str(e), self.secrets) or "the connection was closed"
             return TransientProviderError(
                 self.provider, f"connection to {host} failed: {type(e).__name__}: {reason}{note}",
-                hint=f"is the server up? check {self.hints.base_url}")
+                hint=f"is the server up? check {self.hints.base_url}", role=self.role)
         headers = {k.lower(): v for k, v in response.headers.items()}
         status = response.status_code
         error = None if status in passthrough else classify(self.provider, status, headers, response.content,
-                                                              self.hints, self.secrets, note=note)
+                                                              self.hints, self.secrets, note=note, role=self.role)
         return error or Reply(status, headers, response.content)

@@ -17,6 +17,9 @@ from pipeline.providers.errors import (
 TRANSIENT_STATUS = {408, 409, 425, 429}  # and every 5xx
 _POLICY_MARKS = ("content_policy_violation", "moderation", "content_filter")
 _RATE_MARKS = ("retrydelay", "per minute", "per_minute", "perminute", "rate limit", "rate_limit")
+# a 403 that means no quota or credit is left (Google's quotaExceeded, OpenAI's insufficient_quota), not no access
+_QUOTA_MARKS = ("insufficient_quota", "quotaexceeded", "dailylimitexceeded", "uploadlimitexceeded",
+                "exceeded your current quota", "insufficientcredits", "insufficient_credits")
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,20 @@ def _permanent_text(status: int, hints: Hints) -> tuple[str, str]:
     }.get(status, ("the request was refused", f"check {hints.base_url}, {hints.model} and {hints.key}"))
 
 
+def kind_of(status: int, body: str) -> str:
+    """The failure kind (pipeline.codes.KINDS) of a refused request that is neither a 429 nor a policy refusal."""
+    if status == 402 or (status == 403 and any(mark in body for mark in _QUOTA_MARKS)):
+        return "quota"
+    return "auth" if status in (401, 403) else "bad_request"
+
+
 def classify(provider: str, status: int, headers: dict[str, str], body: bytes, hints: Hints,
-             secrets: tuple[str, ...] = (), note: str = "") -> ProviderError | None:
-    """The error an answer stands for (None for success), scrubbed of `secrets`; `note` ends transient ones."""
+             secrets: tuple[str, ...] = (), note: str = "", role: str | None = None) -> ProviderError | None:
+    """The error an answer stands for (None for success), scrubbed of `secrets`; `note` ends transient ones.
+
+    The error carries `role` and its kind: quota, rate_limited, timeout (408), server_error, content_policy,
+    auth (401/403), bad_request (the other 4xx).
+    """
     if 200 <= status < 300:
         return None
     try:
@@ -115,14 +129,19 @@ def classify(provider: str, status: int, headers: dict[str, str], body: bytes, h
         wait = parse_retry_after(headers)
         if _quota_exhausted(lowered, wait):
             return PermanentProviderError(provider, f"{head}: the quota is exhausted{detail}", status=status,
-                                          hint=f"add credit or raise the quota of the account behind {hints.key}")
+                                          hint=f"add credit or raise the quota of the account behind {hints.key}",
+                                          role=role, kind="quota")
         after = f", the server asks to wait {wait:g} s" if wait is not None else ""
-        return RateLimited(provider, f"{head}: rate limited{after}{detail}{note}", retry_after=wait, status=status)
+        return RateLimited(provider, f"{head}: rate limited{after}{detail}{note}", retry_after=wait, status=status,
+                           role=role)
     if status >= 500 or status in TRANSIENT_STATUS:
         return TransientProviderError(provider, f"{head}: the server could not answer now{detail}{note}",
-                                      status=status)
+                                      status=status, role=role, kind="timeout" if status == 408 else "server_error")
     if any(mark in lowered for mark in _POLICY_MARKS):
         return ContentPolicyError(provider, f"{head}: refused by the provider's content policy{detail}",
-                                  hint="rephrase the input", status=status)
+                                  hint="rephrase the input", status=status, role=role)
+    kind = kind_of(status, lowered)
     what, hint = _permanent_text(status, hints)
-    return PermanentProviderError(provider, f"{head}: {what}{detail}", hint=hint, status=status)
+    if kind == "quota" and status != 402:
+        what, hint = "the quota is exhausted", f"add credit or raise the quota of the account behind {hints.key}"
+    return PermanentProviderError(provider, f"{head}: {what}{detail}", hint=hint, status=status, role=role, kind=kind)

@@ -44,7 +44,7 @@ class HttpSettings(TransportSettings):
     api_key: str | None = Field(default=None, repr=False, description="API key (a dg.EnvVar); none for local servers")
     response_cache: bool = Field(default=True, description="reuse answers to identical requests")
 
-    role: ClassVar[str] = "text"  # names the PIPELINE_<ROLE>_* variables in messages
+    role: ClassVar[str] = "text"  # names the PIPELINE_<ROLE>_* variables in messages; its errors' role (codes.ROLES)
     vendor: ClassVar[str] = "openai"  # its name in PIPELINE_<ROLE>_PROVIDER and in messages
     key_variable: ClassVar[str] = "OPENAI_API_KEY"
     url_variable: ClassVar[str] = "OPENAI_BASE_URL"
@@ -91,6 +91,6 @@ class HttpSettings(TransportSettings):
         url_hint = f"PIPELINE_{role}_BASE_URL" + (f" or {self.url_variable}" if self.url_variable else "")
         hints = Hints(key=f"PIPELINE_{role}_API_KEY or {self.key_variable}", model=f"PIPELINE_{role}_MODEL",
                       base_url=url_hint, timeout=f"PIPELINE_{role}_TIMEOUT", api=self.api)
-        return HttpClient(provider=f"{self.vendor} {self.role}", base_url=self.base_url,
+        return HttpClient(provider=f"{self.vendor} {self.role}", base_url=self.base_url, role=self.role,
                           api_key=self.api_key or None, model=model, cache=self.response_cache, hints=hints,
                           **self.transport())

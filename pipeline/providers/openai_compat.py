@@ -57,13 +57,16 @@ class OpenAIText(TextProvider, HttpSettings):
             message = choice["message"]
         except (KeyError, IndexError, TypeError):
             raise PermanentProviderError(client.provider, "the answer has no choices[0].message",
-                                         hint=f"check that {client.hints.base_url} is an OpenAI-compatible API") from None
+                                         hint=f"check that {client.hints.base_url} is an OpenAI-compatible API",
+                                         role=client.role) from None
         text = _THINKING.sub("", message.get("content") or "")
         if not text.strip():
             if choice.get("finish_reason") == "content_filter" or message.get("refusal"):
                 raise ContentPolicyError(client.provider, f"the model refused the {request.task}: "
-                                         f"{message.get('refusal') or 'content filter'}", hint="rephrase the brief")
-            raise TransientProviderError(client.provider, f"the model sent an empty answer for the {request.task}")
+                                         f"{message.get('refusal') or 'content filter'}", hint="rephrase the brief",
+                                         role=client.role)
+            raise TransientProviderError(client.provider, f"the model sent an empty answer for the {request.task}",
+                                         role=client.role)
         usage = data.get("usage") or {}
         return TextResponse(text=text, model=str(data.get("model") or self.model),
                             prompt_tokens=int(usage.get("prompt_tokens") or 0),
@@ -95,17 +98,18 @@ class OpenAISpeech(SpeechProvider, HttpSettings):
         client = self.client(self.model)
         body = {"model": self.model, "input": text, "voice": voice or self.voice, "response_format": "wav"}
         reply = client.request("POST", "/audio/speech", json_body=body, accept="audio/wav", cache=True,
-                               check=lambda r: _require_wav(r, client.provider))
-        atomic_write(out_path, pcm_wav(reply.content, client.provider))
+                               check=lambda r: _require_wav(r, client.provider, client.role))
+        atomic_write(out_path, pcm_wav(reply.content, client.provider, client.role))
         seconds, rate = wav_duration(out_path)
         if seconds <= 0:
-            raise PermanentProviderError(client.provider, f"no audio for {text[:40]!r}", hint="check the voice")
+            raise PermanentProviderError(client.provider, f"no audio for {text[:40]!r}", hint="check the voice",
+                                         role=client.role, kind="invalid_output")
         return SpeechResult(duration=seconds, sample_rate=rate)
 
 
-def _require_wav(reply: Reply, provider: str) -> None:
+def _require_wav(reply: Reply, provider: str, role: str | None) -> None:
     """Refuse a broken WAV before it reaches the response cache."""
-    pcm_wav(reply.content, provider)
+    pcm_wav(reply.content, provider, role)
 
 
 class OpenAIImages(ImageProvider, HttpSettings):
@@ -133,9 +137,10 @@ class OpenAIImages(ImageProvider, HttpSettings):
             url = item.get("url")
         except (KeyError, IndexError, TypeError, binascii.Error):
             raise PermanentProviderError(client.provider, "the answer has no data[0].b64_json or url",
-                                         hint=f"check that {client.hints.base_url} is an OpenAI-compatible API") from None
+                                         hint=f"check that {client.hints.base_url} is an OpenAI-compatible API",
+                                         role=client.role) from None
         if picture is None:
             if not url:
-                raise PermanentProviderError(client.provider, "the answer carries no image")
+                raise PermanentProviderError(client.provider, "the answer carries no image", role=client.role)
             picture = client.download(url)
-        save_cover(picture, width, height, out_path, client.provider)
+        save_cover(picture, width, height, out_path, client.provider, client.role)

@@ -1,5 +1,6 @@
 """The publisher role: hands a finished video to its audience. Default: a local export folder."""
 
+import errno
 import json
 import shutil
 from abc import abstractmethod
@@ -97,7 +98,7 @@ class LocalPublisher(Publisher):
         for source in sources:
             if not source.is_file():
                 raise PermanentProviderError(self.name, f"{source} is missing",
-                                             hint="materialise video and thumbnail again")
+                                             hint="materialise video and thumbnail again", role="publisher")
         try:
             target.mkdir(parents=True, exist_ok=True)
             for n, source in enumerate(sources):
@@ -108,7 +109,9 @@ class LocalPublisher(Publisher):
                     progress(n + 1, len(sources) + 1, f"copied {source.name}")
             atomic_write(target / "metadata.json", json.dumps(package.metadata(), ensure_ascii=False, indent=2) + "\n")
         except OSError as e:
+            if e.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise  # a full disk: the step boundary reports it with what to free, and does not retry
             raise TransientProviderError(self.name, f"could not write to {target}: {e.strerror or e}",
-                                         hint="free disk space or set the export folder") from e
+                                         hint="free disk space or set the export folder", role="publisher") from e
         files = [s.name for s in sources] + ["metadata.json"]
         return PublishResult(folder=str(target), url=target.as_uri(), files=files)

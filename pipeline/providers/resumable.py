@@ -82,6 +82,6 @@ def _put(client: HttpClient, session_url: str, content_range: str, content: byte
         return next_offset(reply.headers.get("range"))
     if reply.status in (404, 410):
         return TransientProviderError(client.provider, f"{reply.status}: the upload session has expired",
-                                      hint="a step retry starts a new upload", status=reply.status)
+                                      hint="a step retry starts a new upload", status=reply.status, role=client.role)
     return TransientProviderError(client.provider, f"unexpected answer {reply.status} to an upload chunk",
-                                  status=reply.status)
+                                  status=reply.status, role=client.role)

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import BaseModel, PrivateAttr
 
-from pipeline.providers.errors import PermanentProviderError, TransientProviderError
+from pipeline.providers.errors import MissingEngine, PermanentProviderError, TransientProviderError
 
 # Speaking rate the script's estimates use: words per second (en), characters per second (zh).
 SPEECH_RATES = {"en": 2.9, "zh": 2.6}  # measured on the offline voices, pauses included
@@ -109,7 +109,7 @@ class OfflineSpeech(SpeechProvider):
         examples = ", ".join(sorted(v for v in known if v.islower() and len(v) <= 6)[:10])
         raise PermanentProviderError(self.name, f"video.voice {voice!r} is not a voice of the offline engine",
                                      hint=f"use joe (English) or an espeak-ng voice, e.g. {examples}; "
-                                     "all of them: espeak-ng --voices")
+                                     "all of them: espeak-ng --voices", role="speech")
 
     def synthesize(self, text: str, language: str, voice: str | None, out_path: Path) -> SpeechResult:
         out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -123,9 +123,11 @@ class OfflineSpeech(SpeechProvider):
         except (EOFError, wave.Error) as e:  # a truncated file: espeak-ng exits 0 on a full disk
             if _disk_is_full(out_path.parent):
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out_path)) from e
-            raise PermanentProviderError(self.name, f"{engine} wrote no readable audio for {text[:40]!r}") from e
+            raise PermanentProviderError(self.name, f"{engine} wrote no readable audio for {text[:40]!r}",
+                                         role="speech", kind="invalid_output") from e
         if seconds <= 0:
-            raise PermanentProviderError(self.name, f"{engine} produced no audio for {text[:40]!r}")
+            raise PermanentProviderError(self.name, f"{engine} produced no audio for {text[:40]!r}", role="speech",
+                                         kind="invalid_output")
         return SpeechResult(duration=seconds, sample_rate=rate)
 
     def _speak_piper(self, text: str, out_path: Path) -> None:
@@ -142,10 +144,10 @@ class OfflineSpeech(SpeechProvider):
     def _speak_espeak(self, text: str, voice: str, out_path: Path) -> None:
         exe = shutil.which("espeak-ng")
         if exe is None:
-            raise PermanentProviderError(
+            raise MissingEngine(
                 self.name,
                 "espeak-ng is not installed, and it speaks every language but English offline",
-                hint="install it: apt-get install espeak-ng (make setup does this as root)",
+                hint="install it: apt-get install espeak-ng (make setup does this as root)", role="speech",
             )
         try:
             subprocess.run(
@@ -153,11 +155,12 @@ class OfflineSpeech(SpeechProvider):
                 check=True, capture_output=True, timeout=120,
             )
         except subprocess.TimeoutExpired as e:
-            raise TransientProviderError(self.name, "espeak-ng timed out after 120 s") from e
+            raise TransientProviderError(self.name, "espeak-ng timed out after 120 s", role="speech",
+                                         kind="timeout") from e
         except subprocess.CalledProcessError as e:
             if _disk_is_full(out_path.parent):  # espeak-ng says only that it could not write: name the cause
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out_path)) from e
             raise PermanentProviderError(
                 self.name, f"espeak-ng failed for voice {voice!r}: {e.stderr.decode(errors='replace').strip()}",
-                hint="check the voice name with: espeak-ng --voices",
+                hint="check the voice name with: espeak-ng --voices", role="speech",
             ) from e

@@ -38,15 +38,16 @@ class StabilityImages(ImageProvider, HttpSettings):
         form = {"prompt": description, "aspect_ratio": self.aspect_ratio, "output_format": "png",
                 "seed": str(seed % (MAX_SEED + 1))}
         reply = client.request("POST", f"/v2beta/stable-image/generate/{self.model}", multipart=form,
-                               accept="image/*", cache=True, check=lambda r: _require_image(r, client.provider))
-        save_cover(reply.content, width, height, out_path, client.provider)
+                               accept="image/*", cache=True,
+                               check=lambda r: _require_image(r, client.provider, client.role))
+        save_cover(reply.content, width, height, out_path, client.provider, client.role)
 
 
-def _require_image(reply: Reply, provider: str) -> None:
+def _require_image(reply: Reply, provider: str, role: str | None) -> None:
     """Refuse a filtered or non-image answer (the API may blur a filtered image and still answer 200)."""
     if reply.headers.get("finish-reason", "").upper() == "CONTENT_FILTERED":
         raise ContentPolicyError(provider, "the image was filtered by the provider's content policy",
-                                 hint="rephrase the image description")
+                                 hint="rephrase the image description", role=role)
     if not reply.headers.get("content-type", "image/").startswith("image/"):
         raise PermanentProviderError(provider, f"the answer is {reply.headers['content-type']}, not an image",
-                                     hint="check PIPELINE_IMAGES_BASE_URL and PIPELINE_IMAGES_MODEL")
+                                     hint="check PIPELINE_IMAGES_BASE_URL and PIPELINE_IMAGES_MODEL", role=role)

@@ -63,4 +63,4 @@ def ask_structured(
             "attempt": attempt + 1,
             "inputs": {**request.inputs, "problems": problems},
         })
-    raise InvalidModelOutput(provider.name, f"the {request.task}", problems)
+    raise InvalidModelOutput(provider.name, f"the {request.task}", problems, task=request.task, role="text")

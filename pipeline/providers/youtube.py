@@ -95,7 +95,8 @@ class YouTubePublisher(Publisher, TransportSettings):
         return "youtube"
 
     def _client(self) -> HttpClient:
-        return HttpClient(provider="youtube publisher", base_url=self.upload_base_url, cache=False, hints=HINTS,
+        return HttpClient(provider="youtube publisher", base_url=self.upload_base_url, role="publisher", cache=False,
+                          hints=HINTS,
                           extra_secrets=(self.client_secret, self.refresh_token), **self.transport())
 
     def publish(self, package: PublishPackage, progress: Progress | None = None) -> PublishResult:
@@ -131,13 +132,14 @@ class YouTubePublisher(Publisher, TransportSettings):
                 "refresh_token": self.refresh_token}
         try:
             answer = client.request_json("POST", self.token_url, form=form, auth=False)
-        except PermanentProviderError as e:
+        except PermanentProviderError as e:  # invalid_client, invalid_grant (a revoked token): the credentials
             raise PermanentProviderError(client.provider, f"the OAuth token grant was refused: {e.detail}",
-                                         hint=f"check {CREDENTIALS}") from None
+                                         hint=f"check {CREDENTIALS}", status=e.status, role=client.role,
+                                         kind="quota" if e.kind == "quota" else "auth") from None
         token = answer.get("access_token")
         if not isinstance(token, str) or not token:
             raise PermanentProviderError(client.provider, "the OAuth token answer has no access_token",
-                                         hint="check PIPELINE_YOUTUBE_TOKEN_URL")
+                                         hint="check PIPELINE_YOUTUBE_TOKEN_URL", role=client.role)
         return token
 
     def _upload(self, client: HttpClient, package: PublishPackage, body: dict[str, Any],
@@ -150,7 +152,7 @@ class YouTubePublisher(Publisher, TransportSettings):
         session = reply.headers.get("location")
         if not session:
             raise PermanentProviderError(client.provider, "the upload session answer has no Location header",
-                                         hint=f"check {HINTS.base_url}")
+                                         hint=f"check {HINTS.base_url}", role=client.role)
 
         def on_bytes(done: int, total: int) -> None:
             if progress is not None:
@@ -162,5 +164,6 @@ class YouTubePublisher(Publisher, TransportSettings):
         except ValueError:
             answer = None
         if not isinstance(answer, dict) or not answer.get("id"):
-            raise PermanentProviderError(client.provider, "the finished upload's answer has no video id")
+            raise PermanentProviderError(client.provider, "the finished upload's answer has no video id",
+                                         role=client.role)
         return str(answer["id"])

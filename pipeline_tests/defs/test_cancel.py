@@ -100,6 +100,9 @@ def test_canceled_run_fails_its_step_once_without_a_retry(redis_server, instance
     assert [e.step_key for e in failed] == [step]
     description = failed[0].step_failure_data.user_failure_data.description
     assert description.startswith(f"{step}") and "canceled: the run was terminated" in description, description
+    metadata = {k: v.value for k, v in failed[0].step_failure_data.user_failure_data.metadata.items()}
+    assert metadata["error_code"] == "CANCELED" and metadata["retryable"] is False
+    assert metadata["where"].startswith(step) and "re-execute the run from failure" in metadata["hint"]
     after = kinds[kinds.index((dg.DagsterEventType.STEP_FAILURE, step)):]
     assert not [k for k in after if k[0] == dg.DagsterEventType.STEP_START], "no step starts after the cancel"
     assert kinds[-1] == (dg.DagsterEventType.RUN_CANCELED, None)

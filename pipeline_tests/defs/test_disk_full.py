@@ -37,6 +37,9 @@ def _assert_failed_once_for_disk(result: dg.ExecuteInProcessResult, step: str, f
     assert "disk full" in description and "Exceeded max_retries" not in failure.error.message
     assert f"free space on the filesystem of {folder}" in description and "pipeline delete" in description
     assert failure.user_failure_data.metadata["retryable"].value is False
+    metadata = {k: v.value for k, v in failure.user_failure_data.metadata.items()}
+    assert metadata["error_code"] == "DISK_FULL" and metadata["where"] == step
+    assert metadata["hint"].startswith(f"free space on the filesystem of {folder}")
     return description
 
 

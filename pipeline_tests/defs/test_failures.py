@@ -27,12 +27,20 @@ def test_bad_brief_in_run_config_fails_without_retry(data_dir):
     from pipeline_tests.defs.harness import all_assets
     from pipeline.defs.resources import build_resources
 
-    result = dg.materialize(all_assets(), selection=["brief"], instance=instance, partition_key="bad-config",
-                            resources=build_resources(data_dir), raise_on_error=False,
-                            run_config={"ops": {"brief": {"config": {"prompt": "", "language": "fr"}}}})
+    def launch(config):
+        return dg.materialize(all_assets(), selection=["brief"], instance=instance, partition_key="bad-config",
+                              resources=build_resources(data_dir), raise_on_error=False,
+                              run_config={"ops": {"brief": {"config": config}}})
+
+    # A language outside the config schema's enum is refused at launch: no run, no step.
+    with pytest.raises(dg.DagsterInvalidConfigError, match="language not in enum .* got fr"):
+        launch({"prompt": "", "language": "fr"})
+    assert instance.get_runs() == []
+    # Rules the schema cannot express fail at the brief step, every one named, without retry.
+    result = launch({"prompt": "", "chapters": 0})
     assert not result.success
     message = _failure(result, "brief")
-    assert "prompt: String should have at least 1 character" in message and "language: unsupported" in message
+    assert "prompt: String should have at least 1 character" in message and "chapters: Input should be" in message
     assert not any(e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY for e in result.all_events)
 
 

@@ -19,6 +19,9 @@ from pipeline.events.target import Target
 from pipeline_tests.events.streams import client, dagster_events, entries, final_entry, key, wait_for
 from pipeline_tests.hostile.harness import run_cli
 
+# The brief asset's config (typed: a prompt is required) for runs made directly on the instance.
+BRIEF_ONLY = {"ops": {"brief": {"config": {"prompt": "A test run."}}}}
+
 ON_TIME = 10  # seconds: a poke is projected at once, a sweep passes every 2 s
 
 
@@ -42,7 +45,7 @@ def _first_run_id() -> str:
 def _ended_run(instance: dg.DagsterInstance, project: str, run_id: str | None = None) -> dg.DagsterRun:
     """A run created on the instance itself (no coordinator, no launch checks), started, then failed."""
     run = instance.create_run_for_job(_job(), run_id=run_id, tags={"dagster/partition": project},
-                                      asset_selection=frozenset({dg.AssetKey("brief")}))
+                                      asset_selection=frozenset({dg.AssetKey("brief")}), run_config=BRIEF_ONLY)
     instance.report_dagster_event(dg.DagsterEvent(event_type_value=dg.DagsterEventType.RUN_START.value,
                                                   job_name=run.job_name), run_id=run.run_id)
     instance.report_run_failed(run, "Run worker died (run monitoring)")

@@ -14,7 +14,10 @@ from pipeline.run import run_locally
 from pipeline_tests.defs.briefs import small_brief
 from pipeline_tests.events.streams import client, dagster_events, entries, final_entry, key, progress, wait_for
 
-SCHEMA = json.loads((Path(__file__).parents[2] / "pipeline/events/schema/event-entry.v1.json").read_text())
+# The brief asset's config (typed: a prompt is required) for runs made directly on the instance.
+BRIEF_ONLY = {"ops": {"brief": {"config": {"prompt": "A test run."}}}}
+
+SCHEMA = json.loads((Path(__file__).parents[2] / "pipeline/events/schema/event-entry.v2.json").read_text())
 
 
 @pytest.fixture
@@ -163,7 +166,7 @@ def _started_run(instance, project: str) -> dg.DagsterRun:
     """A run of produce_project whose worker has started (RUN_START), as a run worker leaves it."""
     instance.add_dynamic_partitions("projects", [project])
     run = instance.create_run_for_job(_job(), tags={"dagster/partition": project},
-                                      asset_selection=frozenset({dg.AssetKey("brief")}))
+                                      asset_selection=frozenset({dg.AssetKey("brief")}), run_config=BRIEF_ONLY)
     instance.report_dagster_event(dg.DagsterEvent(event_type_value=dg.DagsterEventType.RUN_START.value,
                                                   job_name=run.job_name), run_id=run.run_id)
     return run
@@ -178,9 +181,11 @@ def test_run_failed_from_outside_its_worker(redis_server, instance, env_data):
     instance.report_run_failed(run, "Run worker died (run monitoring)")
     final = final_entry(r, "proj-dead-worker", run.run_id)
     assert final["type"] == "task_failed" and "Run worker died" in final["error"]
+    assert (final["error_code"], final["retryable"]) == ("RUN_WORKER_LOST", "true") and "resume" in final["hint"]
     assert r.get(key("active_task:proj-dead-worker")) is None
     assert progress(r, "proj-dead-worker")["status"] == "failed"
-    assert json.loads(r.get(key(f"job_result:{run.run_id}")))["status"] == "failed"
+    job = json.loads(r.get(key(f"job_result:{run.run_id}")))
+    assert job["status"] == "failed" and job["error"]["error_code"] == "RUN_WORKER_LOST"
 
 
 def test_cancel_events(redis_server, instance, env_data):
@@ -193,6 +198,8 @@ def test_cancel_events(redis_server, instance, env_data):
     assert [e["dagster_event"] for e in stream[-3:]] == ["RUN_START", "RUN_CANCELING", "RUN_CANCELED"]
     assert [e["type"] for e in stream[-3:]] == ["task_started", "task_progress", "task_canceled"]
     assert final["dagster_event"] == "RUN_CANCELED"
+    assert (final["error_code"], final["retryable"]) == ("CANCELED", "false")
+    assert json.loads(r.get(key(f"job_result:{run.run_id}")))["error"]["error_code"] == "CANCELED"
     assert progress(r, "proj-cancel")["status"] == "canceled"
     assert r.get(key("active_task:proj-cancel")) is None
 
@@ -200,7 +207,7 @@ def test_cancel_events(redis_server, instance, env_data):
 def test_refused_launch_never_projected(redis_server, instance, env_data):
     run = _started_run(instance, "proj-active")
     refused = instance.create_run_for_job(_job(), tags={"dagster/partition": "proj-active", "pipeline/refused": "1"},
-                                          asset_selection=frozenset({dg.AssetKey("brief")}))
+                                          asset_selection=frozenset({dg.AssetKey("brief")}), run_config=BRIEF_ONLY)
     instance.report_run_failed(refused, "refused: project proj-active has an active run")
     r = client()
     wait_for(lambda: entries(r, "proj-active"), 10, "the active run's entries")

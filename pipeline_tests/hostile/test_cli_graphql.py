@@ -18,6 +18,8 @@ from pipeline_tests.hostile.harness import assert_one_clear_message, run_cli, tr
 
 BAD_IDS = ["..", ".", "", " ", "../outside", "a/..", "/etc", "con", "LPT1", "x" * 65, "a\x00b",
            "-rf", "UPPER", "ümlaut", "a b", "a\nb"]
+# Run config that passes the brief's config schema, so what refuses a launch is the run coordinator.
+A_BRIEF = {"ops": {"brief": {"config": {"prompt": "A lighthouse keeper's last night."}}}}
 PROJECT_COMMANDS = [["status"], ["cancel"], ["resume"], ["continue", "--from", "chapters"], ["approve"],
                     ["events", "follow"], ["events", "resync"], ["logs"]]
 
@@ -31,7 +33,7 @@ def test_every_project_command_refuses_an_id_that_breaks_the_rule(command, data_
     for bad in BAD_IDS:
         outcome = run_cli(*command[:words], *command[words:], "--", bad)
         assert outcome.code == 2, (bad, outcome)
-        assert_one_clear_message(outcome, "not a project id")
+        assert_one_clear_message(outcome, "not a project id", "[PROJECT_ID_INVALID]")
         assert "cannot reach" not in outcome.err
     assert tree(data_dir.parent) == before
 
@@ -63,8 +65,9 @@ def test_delete_loses_nothing_on_bad_arguments_and_cleans_up_leftovers(redis_ser
     # A GraphQL launch for a partition that is not a project id: a refused run, no step, no file.
     client.add_partition("../evil")
     with pytest.raises(ClientError) as refused:
-        client.launch("../evil", {}, ["brief"])
+        client.launch("../evil", A_BRIEF, ["brief"])
     assert "not a valid project id" in str(refused.value) and "\n" not in str(refused.value)
+    assert refused.value.code == "PROJECT_ID_INVALID"
     with dg.DagsterInstance.get() as instance:
         leftovers = instance.get_runs(dg.RunsFilter(tags={"dagster/partition": "../evil"}))
         assert len(leftovers) == 1 and leftovers[0].tags.get("pipeline/refused") == "true"
@@ -103,6 +106,7 @@ def test_refused_launch_is_one_line_and_status_never_hides_the_last_run(redis_se
     submitted = run_cli("submit", str(path))
     assert submitted.code == 3, submitted
     assert submitted.err.strip().count("\n") == 0 and first in submitted.err and "{" not in submitted.err
+    assert "[PROJECT_BUSY]" in submitted.err
     assert client.wait(first, timeout=180)["status"] == "SUCCESS"
 
     status = run_cli("status", "busy-one")
@@ -127,7 +131,7 @@ def test_graphql_launches_with_generated_bad_partitions_and_config_create_nothin
     @given(st.text(alphabet="ab./\\-_ \x01Xé", min_size=1, max_size=12).filter(lambda k: not is_project_id(k)))
     def launch_bad_partition(key):
         with pytest.raises(ClientError) as refused:
-            client.launch(key, {}, ["brief"])
+            client.launch(key, A_BRIEF, ["brief"])
         assert "not a valid project id" in str(refused.value) and "Traceback" not in str(refused.value)
 
     launch_bad_partition()
@@ -149,7 +153,7 @@ def test_graphql_launches_with_generated_bad_partitions_and_config_create_nothin
 
     # A mapping that breaks the brief's rules runs and fails at its first step; status says why, once.
     client.add_partition("bad-brief")
-    failed = client.launch("bad-brief", {"ops": {"brief": {"config": {"prompt": "", "language": "fr"}}}}, ["brief"])
+    failed = client.launch("bad-brief", {"ops": {"brief": {"config": {"prompt": ""}}}}, ["brief"])
     assert client.wait(failed, timeout=120)["status"] == "FAILURE"
     wait_for(lambda: final_entry(redis_client(), "bad-brief", failed), 30, "the failure in Redis")
     status = run_cli("status", "bad-brief")

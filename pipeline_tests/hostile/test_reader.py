@@ -105,6 +105,7 @@ def test_corpus_of_malformed_briefs_is_refused_clearly(name, content, words, hos
         signal.alarm(0)
     assert outcome.code == 2, outcome
     assert_one_clear_message(outcome, *words)
+    assert "[INPUT_UNREADABLE]" in outcome.err or "[BRIEF_INVALID]" in outcome.err
     assert tree(tmp_path) == before
     assert "owned" not in outcome.out
 
@@ -127,7 +128,7 @@ def test_special_and_oversized_files_are_refused_at_once(special, tmp_path):
         outcome = run_cli("validate", str(path))
     finally:
         signal.alarm(0)
-    assert outcome.code == 2
+    assert outcome.code == 2 and "[INPUT_UNREADABLE]" in outcome.err
     assert_one_clear_message(outcome, {"fifo": "fifo", "dev-zero": "character device", "directory": "directory",
                                        "link-to-dev-zero": "character device", "too-large": "at most",
                                        "missing": "no such file"}[special])

@@ -34,7 +34,8 @@ def test_killed_run_worker_is_noticed_and_the_project_recovers(redis_server, ser
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
         assert client.wait(run_id, timeout=60)["status"] == "FAILURE"  # run monitoring noticed
-        assert final_entry(r, brief.project_id, run_id)["type"] == "task_failed"
+        lost = final_entry(r, brief.project_id, run_id)
+        assert (lost["type"], lost["error_code"]) == ("task_failed", "RUN_WORKER_LOST"), lost
         spoken_before = len(list(ProjectFiles(data_dir, brief.project_id).path("narration", "items").glob("*.wav")))
         retry = wait_for(lambda: instance.get_runs(dg.RunsFilter(tags={"dagster/parent_run_id": run_id})), 60,
                          "the automatic retry")[0]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pipeline_tests.providers.fakes import Seen
 from pipeline_tests.providers.loopback import Loopback, json_answer
+from pipeline_tests.providers.server import Fault
 
 CLIP_SECONDS = 1.0
 
@@ -71,3 +72,8 @@ class FakeDid(Loopback):
         if match["id"] not in self.talks:
             return json_answer(404, {"message": "no such result"})
         return 200, {"Content-Type": "video/mp4"}, clip_mp4()
+
+
+def no_credits() -> Fault:
+    """D-ID's answer when the account has no credits left."""
+    return Fault(402, {"kind": "InsufficientCreditsError", "description": "not enough credits"})

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 
 from pipeline_tests.providers.fakes import Seen
 from pipeline_tests.providers.loopback import Loopback, json_answer, query
+from pipeline_tests.providers.server import Fault
 
 _RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 # Credentials shaped like Google's and unique per session, so a leak anywhere is found by plain search.
@@ -106,3 +107,9 @@ class FakeYouTube(Loopback):
         self.thumbnails[video_id] = seen.body
         return json_answer(200, {"kind": "youtube#thumbnailSetResponse",
                                  "items": [{"default": {"url": f"{self.url}/vi/{video_id}/default.jpg"}}]})
+
+
+def quota_exceeded() -> Fault:
+    """The YouTube Data API's answer when the project's daily quota is used up."""
+    return Fault(403, {"error": {"code": 403, "message": "The request cannot be completed because you have exceeded "
+                                 "your quota.", "errors": [{"domain": "youtube.quota", "reason": "quotaExceeded"}]}})

@@ -153,7 +153,7 @@ class _InboxTick:
                 problem = self._busy(brief.project_id)
                 if problem:
                     batch.rejected.append({"project": brief.project_id, "run_id": None, "status": "rejected",
-                                           "error": problem})
+                                           "error": problem, "error_code": "PROJECT_BUSY"})
                     continue
                 requests.append(_request(self.context, brief, key, {tags.BATCH: batch.id} if batch.is_batch else {}))
             keys.append(key)

@@ -6,11 +6,12 @@ from typing import Any
 import dagster as dg
 
 from pipeline.brief import Brief
-from pipeline.defs.common import ASSET_DEFAULTS, failures, step_boundary
+from pipeline.defs.common import ASSET_DEFAULTS, failure, failures, step_boundary
 from pipeline.defs.publish.models import Publication
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Script, Thumbnail, Video
 from pipeline.events.progress import Progress
+from pipeline.failure import Problem
 from pipeline.providers.publisher import PublishPackage, Publisher
 
 
@@ -34,12 +35,13 @@ def publication(context: dg.AssetExecutionContext, brief: Brief, script: Script,
                 publisher: Publisher, files: DataFolder) -> Publication:
     """The video published: a local export folder by default, YouTube when configured."""
     if brief.publish.require_approval and not files.project(brief.project_id).path(APPROVAL_FILE).exists():
-        raise dg.Failure(description=f"the publication of {brief.project_id} awaits approval: review the video, "
-                         f"then run `pipeline approve {brief.project_id}`", allow_retries=False)
+        raise failure(Problem(f"the publication of {brief.project_id} awaits approval", where="publication",
+                              code="APPROVAL_REQUIRED",
+                              hint=f"review the video, then run `pipeline approve {brief.project_id}`"))
     when = brief.publish.publish_at
     if when is not None and when <= datetime.now(timezone.utc):
-        raise dg.Failure(description=f"publish.publish_at ({when.isoformat()}) has passed: set a later time in the "
-                         "brief, or remove it to publish now", allow_retries=False)
+        raise failure(Problem(f"publish.publish_at ({when.isoformat()}) has passed", where="publication",
+                              code="BRIEF_INVALID", hint="set a later time in the brief, or remove it to publish now"))
     package = package_for(brief, script, video, thumbnail, files)
     progress = Progress(context, 1, "steps")
 

@@ -6,12 +6,14 @@ import dagster as dg
 
 from pipeline.brief import NOT_TEXT_FIELDS, Brief, BriefError, parse_brief
 from pipeline.defs.checks import chapters_missing
-from pipeline.defs.common import ASSET_DEFAULTS, failures, step_boundary
+from pipeline.defs.common import ASSET_DEFAULTS, failure, failures, step_boundary
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.text import prompts
+from pipeline.defs.text.brief_config import BriefConfig
 from pipeline.defs.text.models import Chapter, ChapterMemory, Chapters, Manuscript, MemoryNote, Outline
 from pipeline.defs.text.sources import collect_sources, outline_from_text, split_source_text
 from pipeline.events.progress import Progress
+from pipeline.failure import Problem
 from pipeline.providers.speech import SpeechProvider
 from pipeline.providers.structured import ask_structured
 from pipeline.providers.text import TextProvider, TextRequest
@@ -20,22 +22,27 @@ from pipeline.store import atomic_write, item_key
 from pipeline.usage import meter
 
 
-@dg.asset(config_schema=dg.Permissive(), group_name="text", **ASSET_DEFAULTS)
+@dg.asset(config_schema=BriefConfig.to_config_schema(), group_name="text", **ASSET_DEFAULTS)
 @step_boundary
 def brief(context: dg.AssetExecutionContext, files: DataFolder, speech_provider: SpeechProvider) -> Brief:
     """The project's brief, from run config, validated."""
-    data = dict(context.op_execution_context.op_config or {})
-    data.setdefault("project_id", context.partition_key)
+    project = context.partition_key
+    # The config as sent, not as Dagster resolved it: parsed as the CLI parses a brief file, with no
+    # default of Dagster's and no `{env: VAR}` string read from the run worker's environment.
+    sent = context.run.run_config.get("ops", {}).get("brief", {}).get("config")
+    data = dict(sent) if isinstance(sent, dict) else {}
+    if data.get("project_id") is None:
+        data["project_id"] = project
     try:
-        value = parse_brief(data, files.root, source=f"brief of project {context.partition_key}")
+        value = parse_brief(data, files.root, source=f"brief of project {project}")
     except BriefError as e:
-        raise dg.Failure(description=str(e), allow_retries=False) from None
-    if value.project_id != context.partition_key:
-        raise dg.Failure(
-            description=f"brief.project_id is {value.project_id!r} but the run is for partition "
-            f"{context.partition_key!r}: launch it with tag dagster/partition={value.project_id}",
-            allow_retries=False,
-        )
+        raise failure(Problem(message=str(e), where="brief", code="BRIEF_INVALID",
+                              hint="correct the brief and launch it again")) from None
+    if value.project_id != project:
+        raise failure(Problem(
+            message=f"brief.project_id is {value.project_id!r} but the run is for partition {project!r}",
+            where="brief", code="PROJECT_ID_INVALID", hint=f"launch it with tag dagster/partition={value.project_id}",
+        ))
     with failures("brief"):
         speech_provider.check_voice(value.language, value.video.voice)  # before anything is generated
     context.add_output_metadata({

@@ -3,16 +3,23 @@
 import re
 
 from pipeline.brief import Brief
+from pipeline.defs.common import failure, unreadable
 from pipeline.defs.text.models import ChapterPlan, Outline, Source
 from pipeline.documents import read_context_file
 
 
 def collect_sources(brief: Brief, data_dir: str) -> list[Source]:
-    """The brief's context as numbered sources: inline text, or files under the data folder."""
+    """The brief's context as numbered sources: inline text, or files under the data folder.
+
+    A file that cannot be read (it changed since the brief was checked) fails the step with INPUT_UNREADABLE.
+    """
     sources = []
     for number, item in enumerate(brief.context, start=1):
         if item.file is not None:
-            text = read_context_file(data_dir, item.file, f"context.{number - 1}.file")
+            try:
+                text = read_context_file(data_dir, item.file, f"context.{number - 1}.file")
+            except ValueError as e:
+                raise failure(unreadable(e, "chapters")) from e
             origin = item.file
         else:
             text, origin = item.text or "", "inline"

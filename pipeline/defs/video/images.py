@@ -1,5 +1,6 @@
 """The images asset: one 1920x1080 image per segment, drawn concurrently, placeholders for failures."""
 
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -7,10 +8,11 @@ import dagster as dg
 from PIL import Image, ImageDraw
 
 from pipeline.brief import Brief
-from pipeline.defs.common import ASSET_DEFAULTS, step_boundary
+from pipeline.defs.common import ASSET_DEFAULTS, failure, provider_problem, step_boundary
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Images, Script, SegmentImage
 from pipeline.events.progress import Progress
+from pipeline.failure import Problem
 from pipeline.providers.errors import PermanentProviderError, ProviderError
 from pipeline.providers.images import ImageProvider
 from pipeline.store import item_key
@@ -38,6 +40,23 @@ def image_outcome(failures: dict[int, ProviderError], total: int) -> tuple[str, 
         return "partial_success", False
     permanent = all(isinstance(e, PermanentProviderError) for e in failures.values())
     return "failed", not permanent
+
+
+def images_failed(failures: dict[int, ProviderError], total: int, retry: bool) -> Problem:
+    """The step's failure over the 20 % rule, coded by the most common kind of failure (IMAGES_CONTENT_POLICY when
+    the provider refused them all; a tie goes to the first segment's), with the hint of its first image of that kind."""
+    ordered = [e for _, e in sorted(failures.items())]
+    kinds = Counter(e.kind for e in ordered)
+    kind = kinds.most_common(1)[0][0]
+    first = next(e for e in ordered if e.kind == kind)
+    listed = {str(i): str(e) for i, e in sorted(failures.items())}
+    coded = provider_problem(first, "images", role="images")
+    return Problem(
+        f"{len(failures)} of {total} failed (over {MAX_FAILED_SHARE:.0%}): "
+        + "; ".join(f"segment {i}: {m}" for i, m in listed.items()),
+        where="images", code=coded.code, hint=coded.hint, retryable=retry,
+        details={"errors": dg.MetadataValue.json(listed), "kinds": dg.MetadataValue.json(dict(kinds))},
+    )
 
 
 @dg.asset(group_name="video", **ASSET_DEFAULTS)
@@ -69,12 +88,7 @@ def images(context: dg.AssetExecutionContext, brief: Brief, script: Script, imag
     status, retry = image_outcome(errors, len(segments))
     error_list = {str(i): str(e) for i, e in sorted(errors.items())}
     if status == "failed":
-        raise dg.Failure(
-            description=f"images: {len(errors)} of {len(segments)} failed (over {MAX_FAILED_SHARE:.0%}): "
-            + "; ".join(f"segment {i}: {m}" for i, m in error_list.items()),
-            metadata={"errors": dg.MetadataValue.json(error_list)},
-            allow_retries=retry,
-        )
+        raise failure(images_failed(errors, len(segments), retry))
     result = []
     for s in segments:
         if s.index in errors:

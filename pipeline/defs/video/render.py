@@ -4,7 +4,7 @@ import dagster as dg
 
 from pipeline.brief import Brief
 from pipeline.defs.checks import duration_mismatch
-from pipeline.defs.common import ASSET_DEFAULTS, failures, step_boundary
+from pipeline.defs.common import ASSET_DEFAULTS, failure, failures, step_boundary, unreadable
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Images, Narration, Script, Thumbnail, Video
 from pipeline.defs.video.presenter import Presenter
@@ -32,7 +32,10 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
     shots = [Shot(image=image_of[c.segment], text=c.text, start=c.start, segment=c.segment,
                   motion=moving is True or (isinstance(moving, list) and c.segment in moving))
              for c in narration.cues]
-    logo = check_logo(files.root, brief.video.logo, "video.logo") if brief.video.logo else None
+    try:
+        logo = check_logo(files.root, brief.video.logo, "video.logo") if brief.video.logo else None
+    except ValueError as e:  # the logo changed since the brief was checked
+        raise failure(unreadable(e, "video")) from e
     out = folder.path("video.mp4")
     request = RenderRequest(shots=shots, audio=folder.path(narration.path), total=narration.duration, out=out,
                             work_dir=folder.path("video"), chunk_cache=files.project(brief.project_id).cache_dir("chunks"),
