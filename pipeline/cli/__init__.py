@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline.brief import load_brief
+from pipeline.brief import BriefError, load_brief
 from pipeline.cli.errors import REPORTED, error_code, exit_status
 from pipeline.cli.estimate import add_command as add_estimate_command
 from pipeline.cli.events import add_commands as add_event_commands
@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except REPORTED as e:
         code = error_code(e)
-        lead = {"PROJECT_BUSY": "refused", "BRIEF_INVALID": "", "INPUT_UNREADABLE": ""}.get(code, "error")
-        print(f"{lead + ' ' if lead else ''}[{code}] {e}", file=sys.stderr)
+        # a brief's error names its file and every broken rule; the others are one line
+        lead = "refused " if code == "PROJECT_BUSY" else "" if isinstance(e, BriefError) else "error "
+        print(f"{lead}[{code}] {e}", file=sys.stderr)
         return exit_status(code)
