@@ -3,7 +3,7 @@
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -16,13 +16,13 @@ from pydantic import (
 )
 
 from pipeline.defs.text.models import Outline
-from pipeline.documents import UnreadableDocument, check_logo, read_context_file, read_document
-from pipeline.ids import project_id_problem
+from pipeline.documents import UnreadableDocument, check_logo, read_context_file, read_document, resolve_data_path
+from pipeline.ids import owner_problem, project_id_problem
 from pipeline.rules.script import most_segments
 from pipeline.stages import STAGES
 
 # Brief fields that change no text: left out of the text checkpoints' keys, so editing them reuses chapters.
-NOT_TEXT_FIELDS = frozenset({"presenter", "publish", "budget"})
+NOT_TEXT_FIELDS = frozenset({"presenter", "publish", "budget", "verbose", "owner"})
 LANGUAGES = ("en", "zh")
 MAX_PROMPT_CHARS = 4000
 MAX_CONTEXT_CHARS = 20000
@@ -44,6 +44,10 @@ class BriefError(ValueError):
 
 class VideoSettings(BaseModel):
     model_config = _Strict
+    # Fields that change only how the video looks: left out of the text checkpoints' keys, so changing them
+    # re-renders the video (and redraws images for a new format) without writing or speaking anything again.
+    LOOK: ClassVar[frozenset[str]] = frozenset({"format", "logo", "logo_position", "logo_size", "logo_opacity",
+                                                "title_card", "title_card_seconds", "ken_burns"})
     target_seconds: int = Field(default=240, ge=20, le=3600)
     segment_min_seconds: float = Field(default=5, ge=1, le=60)
     segment_max_seconds: float = Field(default=20, ge=2, le=120)
@@ -54,6 +58,24 @@ class VideoSettings(BaseModel):
     ken_burns: bool | list[int] = Field(
         default=False,
         description="a gentle zoom on every segment (true) or on the listed segment indexes, e.g. [0, 2]")
+    format: Literal["16:9", "9:16", "1:1"] = Field(
+        default="16:9", description="the frame: 16:9 (1920x1080), 9:16 (1080x1920, vertical) or 1:1 (1080x1080)")
+    logo_position: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = Field(
+        default="top-right", description="the logo's corner, inside the format's safe area")
+    logo_size: float = Field(default=0.15, ge=0.03, le=0.5,
+                             description="the logo's longer side as a share of the frame's shorter side")
+    logo_opacity: float = Field(default=1.0, ge=0.05, le=1.0, description="the logo's opacity, 0.05-1")
+    title_card: bool = Field(default=False, description="the video's title over its first seconds, in the "
+                                                        "subtitle font")
+    title_card_seconds: float = Field(default=3.0, ge=1, le=10, description="how long the title card shows, 1-10 s")
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _quoted_format(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):  # YAML reads 16:9 unquoted as 969 (base 60)
+            raise ValueError(f"write the format in quotes, e.g. format: \"9:16\" (YAML reads it unquoted as the "
+                             f"number {value})")
+        return value
 
     @field_validator("voice")
     @classmethod
@@ -94,6 +116,57 @@ class VideoSettings(BaseModel):
                 f"({self.total_min_seconds}) and total_max_seconds ({self.total_max_seconds})"
             )
         return self
+
+
+COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
+
+
+class ThumbnailSettings(BaseModel):
+    """How the thumbnail sets the video's title, in every format."""
+
+    model_config = _Strict
+    font: str | None = Field(default=None, max_length=200,
+                             description="a font family installed on the machine (fc-list), or a .ttf, .otf or "
+                                         ".ttc file under the data folder; default: the subtitles' bold sans")
+    color: str = Field(default="#FFFFFF", description="the title's colour, #RRGGBB")
+    outline_color: str = Field(default="#000000", description="the outline around the title's letters, #RRGGBB")
+    shade_color: str = Field(default="#000000", description="the shade behind the title, #RRGGBB")
+    position: Literal["top", "center", "bottom"] = Field(default="bottom", description="where the title goes")
+    logo: bool = Field(default=True, description="the video's logo (video.logo) in its corner, when there is one")
+
+    @field_validator("color", "outline_color", "shade_color")
+    @classmethod
+    def _hex_color(cls, value: str) -> str:
+        if not COLOR.fullmatch(value):
+            raise ValueError(f"{value!r} is not a colour: write it as #RRGGBB, e.g. #FFCC00")
+        return value.upper()
+
+    @field_validator("font")
+    @classmethod
+    def _font_name(cls, value: str | None) -> str | None:
+        from pipeline.render.fonts import FAMILY, FONT_FILES
+
+        if value is not None and not value.lower().endswith(FONT_FILES) and not FAMILY.fullmatch(value):
+            raise ValueError(f"{value!r} is neither a font family name (letters, digits, spaces, '-', '_', '.') "
+                             f"nor a {', '.join(FONT_FILES)} file")
+        return value
+
+    def font_face(self, data_dir: str | Path) -> str | Path | None:
+        """The font as the renderer takes it: a family name, or the font file's path under `data_dir`."""
+        from pipeline.render.fonts import FONT_FILES
+
+        if self.font is not None and self.font.lower().endswith(FONT_FILES):
+            return resolve_data_path(data_dir, self.font, "thumbnail.font")
+        return self.font
+
+    def check_font(self, data_dir: str | Path, language: str) -> None:
+        """Refuse a font that is not installed (or not readable) or cannot draw `language`."""
+        from pipeline.render.fonts import font_problem
+
+        if self.font is not None:
+            problem = font_problem(self.font_face(data_dir), language)  # type: ignore[arg-type]
+            if problem is not None:
+                raise ValueError(f"thumbnail.font: {problem}")
 
 
 class PresenterSettings(BaseModel):
@@ -185,6 +258,7 @@ class Brief(BaseModel):
     style: str = Field(default="clear and vivid", min_length=1, max_length=200)
     source_text: str | None = Field(default=None, max_length=200000)
     video: VideoSettings = Field(default_factory=VideoSettings)
+    thumbnail: ThumbnailSettings = Field(default_factory=ThumbnailSettings)
     outline: Outline | None = None
     context: list[ContextItem] = Field(default_factory=list, max_length=50)
     stop_at: str | None = None
@@ -192,6 +266,18 @@ class Brief(BaseModel):
     publish: PublishSettings = Field(default_factory=PublishSettings)
     budget: Budget = Field(default_factory=Budget)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    # Who runs see and say: one log line per provider call; the owner when the launch names none.
+    verbose: bool = Field(default=False, description="log one line per provider call (role, model, latency, "
+                                                     "usage, cache, attempt, request and answer in brief)")
+    owner: str | None = Field(default=None, description="who the project's runs belong to (pipeline/owner), "
+                                                         "when the launch names none")
+
+    @field_validator("owner")
+    @classmethod
+    def _owner_name(cls, value: str | None) -> str | None:
+        if value is not None and (problem := owner_problem(value)) is not None:
+            raise ValueError(problem)
+        return value
 
     @field_validator("project_id")
     @classmethod
@@ -237,6 +323,7 @@ class Brief(BaseModel):
                     read_context_file(data_dir, item.file, f"context.{number}.file")
             if self.video.logo:
                 check_logo(data_dir, self.video.logo, "video.logo")
+            self.thumbnail.check_font(data_dir, self.language)
         return self
 
     @property

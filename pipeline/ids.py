@@ -1,5 +1,7 @@
 """The project-id rule: one check for every place a project id enters (briefs, CLI, launches, sensors,
 the projector, delete). A project id names a folder and a Redis key, so it must be a safe slug.
+Also the rule of an owner's name (the `pipeline/owner` run tag), which a brief, a flag or the
+environment may give.
 """
 
 import re
@@ -46,3 +48,19 @@ def check_project_id(value: object, where: str = "project id") -> str:
     if problem is not None:
         raise InvalidProjectId(f"{where} {value!r}: {problem}" if isinstance(value, str) else f"{where}: {problem}")
     return value  # type: ignore[return-value]
+
+
+OWNER_MAX_LENGTH = 64
+_OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@:+-]*")
+OWNER_RULE = (f"a name of at most {OWNER_MAX_LENGTH} letters, digits, '_', '.', '@', ':', '+' or '-', starting "
+              "with a letter or digit (e.g. alice, alice@example.com)")
+
+
+def owner_problem(value: object) -> str | None:
+    """Why `value` is not an owner's name (a run tag's value, shown in the UI and matched by
+    `pipeline list --owner`), or None when it is."""
+    if not isinstance(value, str):
+        return f"must be a string, got {type(value).__name__}"
+    if not value or len(value) > OWNER_MAX_LENGTH or not _OWNER.fullmatch(value):
+        return f"{value!r} is not {OWNER_RULE}"
+    return None

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 PROJECT = "dagster/partition"  # Dagster's partition tag: the project id (also spelled in dagster.yaml)
 REFUSED = "pipeline/refused"  # a launch the coordinator refused: never active, never projected
 LAUNCHED_BY = "pipeline/launched_by"
+OWNER = "pipeline/owner"  # who launched the run (pipeline/launch/owner.py), on every route
 LOCAL = "local"  # LAUNCHED_BY of runs `pipeline demo` creates and executes in-process
 BATCH = "pipeline/batch"
 RECURRING = "pipeline/recurring"

@@ -6,7 +6,8 @@ nothing is counted twice, and items reused from checkpoints make no call and cos
 stops with a permanent failure at its first call after the project passed a limit (images: before
 the image that would pass it), and at its end if it passed one. An asset meters its providers by
 wrapping them (`Meter.text`, `.speech`, `.images`): the wrapper keeps the provider's type and answers
-everything the provider answers.
+everything the provider answers. The same wrappers report each call when the brief is verbose
+(pipeline/calls.py).
 """
 
 import contextlib
@@ -21,9 +22,12 @@ import dagster as dg
 from pydantic import BaseModel
 
 from pipeline.brief import Brief, Budget
+from pipeline.calls import CallLog
 from pipeline.defs.common import failure
 from pipeline.failure import Problem
+from pipeline.providers.avatar import AvatarProvider
 from pipeline.providers.images import ImageProvider
+from pipeline.providers.publisher import Publisher
 from pipeline.providers.speech import SpeechProvider, SpeechResult
 from pipeline.providers.text import TextProvider, TextRequest, TextResponse
 from pipeline.store import ProjectFiles, atomic_write, item_key
@@ -121,9 +125,10 @@ def _sum(items: Any) -> Usage:
 class Meter:
     """Records one asset step's provider calls in the ledger and stops the step at the budget."""
 
-    def __init__(self, asset: str, brief: Brief, files: ProjectFiles):
+    def __init__(self, asset: str, brief: Brief, files: ProjectFiles, calls: CallLog | None = None):
         self.asset = asset
         self.budget = brief.budget
+        self.calls = calls or CallLog(None, verbose=False)
         self.ledger = Ledger(files)
         self.step = Usage()
         self.models: set[str] = set()
@@ -159,6 +164,18 @@ class Meter:
     def images(self, provider: ImageProvider) -> ImageProvider:
         """`provider` with its images metered and reserved."""
         return cast(ImageProvider, _MeteredImages(provider, self))
+
+    def avatar(self, provider: AvatarProvider) -> AvatarProvider:
+        """`provider` with its clips reported (the presenter asset records their seconds, as ffprobe reads them)."""
+        return self.calls.avatar(provider)
+
+    def publisher(self, provider: Publisher) -> Publisher:
+        """`provider` with its publications reported."""
+        return self.calls.publisher(provider)
+
+    def call(self, role: str, model: str, request: str, **details: Any):
+        """Around one provider call: reported when the brief is verbose (pipeline/calls.py)."""
+        return self.calls.call(role, model, request, **details)
 
     def record(self, key: str, usage: Usage, model: str | None = None, reserved: Usage | None = None) -> None:
         """Add one call's usage to the step and the ledger (and drop what it had `reserved`)."""
@@ -211,8 +228,8 @@ class Meter:
 
 
 def meter(context: dg.AssetExecutionContext, brief: Brief, files: ProjectFiles) -> Meter:
-    """A meter for the running asset step."""
-    return Meter(context.asset_key.path[-1], brief, files)
+    """A meter for the running asset step, reporting each call when the brief is verbose."""
+    return Meter(context.asset_key.path[-1], brief, files, CallLog(context, brief.verbose))
 
 
 class _Metered:
@@ -232,7 +249,11 @@ class _MeteredText(_Metered):
 
     def generate(self, request: TextRequest) -> TextResponse:
         self._meter.check("tokens")
-        response = self._provider.generate(request)
+        with self._meter.call("text", self._provider.name, request.prompt, task=request.task,
+                              repair=request.attempt) as call:
+            response = self._provider.generate(request)
+            call.answered(response.text, response.model, tokens_in=response.prompt_tokens,
+                          tokens_out=response.completion_tokens)
         usage = Usage(tokens_in=response.prompt_tokens, tokens_out=response.completion_tokens, text_calls=1)
         # Keyed by what is sent: the same request again is answered from the response cache, at no cost.
         key = item_key("text", self._provider.name, request.model_dump(exclude={"inputs"}))
@@ -245,7 +266,10 @@ class _MeteredSpeech(_Metered):
 
     def synthesize(self, text: str, language: str, voice: str | None, out_path: Path) -> SpeechResult:
         self._meter.check("speech_seconds")
-        result = self._provider.synthesize(text, language, voice, out_path)
+        with self._meter.call("speech", self._provider.voice_id(language, voice), text) as call:
+            result = self._provider.synthesize(text, language, voice, out_path)
+            call.answered(f"{result.duration:.2f} s of audio at {result.sample_rate} Hz", summarise=False,
+                          seconds=result.duration)
         key = item_key("speech", self._provider.name, self._provider.voice_id(language, voice), text)
         self._meter.record(key, Usage(speech_seconds=result.duration), self._provider.name)
         return result
@@ -258,7 +282,9 @@ class _MeteredImages(_Metered):
         one = Usage(images=1)
         self._meter.reserve("images", one)
         try:
-            self._provider.generate(description, seed, width, height, out_path)
+            with self._meter.call("images", self._provider.name, description) as call:
+                self._provider.generate(description, seed, width, height, out_path)
+                call.answered(f"a {width}x{height} {out_path.suffix.lstrip('.').upper()}", summarise=False, images=1)
         except BaseException:
             self._meter.release(one)
             raise

@@ -1,12 +1,14 @@
-"""Render benchmark: the project's chunked renderer against one ffmpeg pass and MoviePy 2.
+"""Render benchmark: the project's chunked renderer against one ffmpeg pass and MoviePy 2, per video format.
 
     .venv/bin/python benchmarks/render/run.py [--rounds N] [--seconds 300] [--segments 20]
-        [--only project,onepass,moviepy] [--cues sentence|segment]
+        [--only project,onepass,moviepy] [--cues sentence|segment] [--formats 16:9,9:16]
 
 Inputs are built once in benchmarks/render/work/. Every render runs in a fresh subprocess of this
 script (`--worker JOB`), which times only the render call and reports its own CPU and peak RSS;
 the parent adds os.wait4's totals for the whole subprocess and checks the output with ffprobe.
 `project` is always followed by `incremental`: one segment's cue texts changed, same chunk cache.
+Each round renders every format in turn (side by side on the same machine state), and each format's
+ratios are against that format's own one-pass render.
 """
 
 import argparse
@@ -27,10 +29,16 @@ ROOT = HERE.parents[1]
 WORK = HERE / "work"
 RESULTS = HERE / "results.json"
 sys.path.insert(0, str(ROOT))  # the pipeline package, installed or not
-FPS, SIZE = 30, (1920, 1080)
+FPS = 30
+SIZES = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080)}  # pipeline.render.frame.SIZES
 METHODS = ("project", "onepass", "moviepy")
 X264 = ["-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-crf", "20", "-pix_fmt", "yuv420p"]
-SUBTITLE_STYLE = "FontName=DejaVu Sans,Bold=1,FontSize=14,Outline=1.5,Shadow=0,MarginV=20"  # 14/288 of 1080 = 52 px
+# libass sizes are in units of a 288-row script scaled to the video's height: 14/288 of 1080 = 52 px. A vertical
+# video keeps about the same pixel size (the project draws 54 px at 16:9, 59 px at 9:16) and sits above the
+# bottom fifth the apps cover.
+SUBTITLE_STYLES = {"16:9": "FontName=DejaVu Sans,Bold=1,FontSize=14,Outline=1.5,Shadow=0,MarginV=20",
+                   "9:16": "FontName=DejaVu Sans,Bold=1,FontSize=9,Outline=1,Shadow=0,MarginV=63,MarginL=35,MarginR=35",
+                   "1:1": "FontName=DejaVu Sans,Bold=1,FontSize=14,Outline=1.5,Shadow=0,MarginV=20"}
 WORDS = ("river valley morning light stone bridge market harbour the quiet old city wind across fields "
          "people gather before winter every season brings new colours and long shadows over hills "
          "farmers travel north while children watch clouds drift slowly above ancient towers").split()
@@ -64,14 +72,15 @@ def make_cues(seconds: float, segments: int, mode: str, edit_segment: int | None
     return cues
 
 
-def build_inputs(seconds: float, segments: int, mode: str) -> dict:
+def build_inputs(seconds: float, segments: int, mode: str, format: str) -> dict:
     from pipeline.render.timing import to_srt
 
     base = WORK / f"inputs-{seconds:g}s-{segments}seg"
     base.mkdir(parents=True, exist_ok=True)
-    images = [base / f"image{n:02d}.png" for n in range(segments)]
+    tag = "" if format == "16:9" else "-" + format.replace(":", "x")
+    images = [base / f"image{n:02d}{tag}.png" for n in range(segments)]
     if not all(p.exists() for p in images):  # in a subprocess: this one stays small (see the README)
-        subprocess.run([sys.executable, __file__, "--draw", *map(str, images)], check=True)
+        subprocess.run([sys.executable, __file__, "--draw", format, *map(str, images)], check=True)
     wav = base / "narration.wav"
     if not wav.exists():  # speech-like: a wobbling pitch, syllable-rate amplitude modulation, pauses
         expr = ("0.35*sin(2*PI*(150+40*sin(2*PI*0.7*t))*t)*(0.55+0.45*sin(2*PI*3.3*t))"
@@ -83,27 +92,30 @@ def build_inputs(seconds: float, segments: int, mode: str) -> dict:
     srt = base / f"cues-{mode}.srt"
     srt.write_text(to_srt([(c["start"], c["end"], c["text"]) for c in cues]), encoding="utf-8")
     return {"images": [str(p) for p in images], "wav": str(wav), "cues": cues, "srt": str(srt),
-            "seconds": seconds, "edited_cues": make_cues(seconds, segments, mode, edit_segment=segments // 2)}
+            "seconds": seconds, "edited_cues": make_cues(seconds, segments, mode, edit_segment=segments // 2),
+            "format": format}
 
 
-def draw_images(paths: list[Path]) -> None:
+def draw_images(format: str, paths: list[Path]) -> None:
     from pipeline.providers.images import draw_procedural
 
     for n, path in enumerate(paths):
         description = f"{PLACES[n % len(PLACES)]} {MOODS[n % len(MOODS)]}, view {n}"
-        draw_procedural(description, 7, *SIZE).save(path, "PNG", compress_level=1)
+        draw_procedural(description, 7, *SIZES[format]).save(path, "PNG", compress_level=1)
 
 
 # ---------------------------------------------------------------- the renderers (run in a worker)
 
 def project_renderer():
+    from pipeline.render.frame import frame_for
     from pipeline.render.slideshow import RenderRequest, Shot, render_slideshow
 
     def render(job: dict) -> dict:
         shots = [Shot(image=Path(job["images"][c["segment"]]), text=c["text"], start=c["start"]) for c in job["cues"]]
         result = render_slideshow(RenderRequest(
             shots=shots, audio=Path(job["wav"]), total=job["seconds"], out=Path(job["out"]),
-            work_dir=Path(job["work_dir"]), chunk_cache=Path(job["chunk_cache"]), fps=FPS))
+            work_dir=Path(job["work_dir"]), chunk_cache=Path(job["chunk_cache"]), fps=FPS,
+            frame=frame_for(job["format"])))
         return {"stills": result.stills, "stills_encoded": result.stills_encoded}
 
     return render
@@ -123,7 +135,8 @@ def onepass_renderer():
         listing.write_text("\n".join(lines) + "\n")
         # Convert each picture once, then repeat it at 30 fps, then draw the subtitles: drawn before fps,
         # they would be drawn on the 20 input pictures only, showing each picture's first cue throughout.
-        vf = f"format=yuv420p,fps={FPS},subtitles=filename={job['srt']}:force_style='{SUBTITLE_STYLE}'"
+        style = SUBTITLE_STYLES[job["format"]]
+        vf = f"format=yuv420p,fps={FPS},subtitles=filename={job['srt']}:force_style='{style}'"
         subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
                         "-f", "concat", "-safe", "0", "-i", str(listing), "-i", job["wav"],
                         "-map", "0:v", "-map", "1:a", "-vf", vf, *X264, "-r", str(FPS),
@@ -138,11 +151,13 @@ def moviepy_renderer():
     import numpy as np
     from moviepy import AudioFileClip, ImageClip, concatenate_videoclips
 
+    from pipeline.render.frame import frame_for
     from pipeline.render.stills import compose_still
 
     def render(job: dict) -> dict:
         # The text is drawn by the project's compose_still, so MoviePy never renders text itself.
-        clips = [ImageClip(np.asarray(compose_still(Path(job["images"][c["segment"]]), c["text"], "en")),
+        frame = frame_for(job["format"])
+        clips = [ImageClip(np.asarray(compose_still(Path(job["images"][c["segment"]]), c["text"], "en", frame)),
                            duration=c["end"] - c["start"]) for c in job["cues"]]
         audio = AudioFileClip(job["wav"])
         video = concatenate_videoclips(clips).with_audio(audio)
@@ -209,7 +224,7 @@ def sample_tree(pid: int, done: threading.Event, peak: list[float]) -> None:
         peak[0] = max(peak[0], tree_rss_mb(pid))
 
 
-def probe(path: Path, seconds: float) -> dict:
+def probe(path: Path, seconds: float, size: tuple[int, int]) -> dict:
     out = subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-print_format", "json", "-show_streams",
                           "-show_format", str(path)], capture_output=True, check=True, text=True).stdout
     info = json.loads(out)
@@ -219,7 +234,7 @@ def probe(path: Path, seconds: float) -> dict:
     return {"frames": int(video.get("nb_read_packets") or 0), "expected_frames": round(seconds * FPS),
             "video_s": video_s, "audio_s": float(audio.get("duration") or 0), "pix_fmt": video.get("pix_fmt"),
             "format_s": float(info["format"]["duration"]), "fps": video["r_frame_rate"],
-            "avg_fps": video["avg_frame_rate"], "size_ok": (video["width"], video["height"]) == SIZE,
+            "avg_fps": video["avg_frame_rate"], "size_ok": (video["width"], video["height"]) == size,
             "duration_ok": abs(video_s - seconds) <= 1 / FPS, "audio_codec": audio.get("codec_name")}
 
 
@@ -248,7 +263,7 @@ def run_method(method: str, job: dict, rundir: Path) -> dict:
         return {"error": f"exit {proc.returncode}", **process}
     result = {**json.loads(Path(job["result"]).read_text()), **process}
     result["size_mb"] = Path(job["out"]).stat().st_size / 1e6
-    return {**result, **probe(Path(job["out"]), job["seconds"])}
+    return {**result, **probe(Path(job["out"]), job["seconds"], SIZES[job["format"]])}
 
 
 def run_round(methods: list[str], inputs: dict, rundir: Path) -> dict:
@@ -280,21 +295,24 @@ def medians(rounds: list[dict]) -> dict:
     return out
 
 
-def table(med: dict) -> str:
-    base, base_cpu = med.get("onepass", {}).get("wall_s"), med.get("onepass", {}).get("cpu_s")
-    rows = ["| method | wall s | CPU s | peak RSS MB | tree RSS MB | size MB | frames | video s "
-            "| 1080p30, A/V within 1 frame | one-pass wall / wall | one-pass CPU / CPU |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
-    for method, r in med.items():
-        if "error" in r:
-            rows.append(f"| {method} | failed | | | | | | | | | |")
-            continue
-        ok = r["size_ok"] and r["fps"] == "30/1" and r["frames"] == r["expected_frames"]
-        checks = f"{'yes' if ok else 'NO'}, {'yes' if r['duration_ok'] else 'NO'}"
-        ratio = f"{base / r['wall_s']:.2f}x | {base_cpu / r['cpu_s']:.2f}x" if base else "n/a | n/a"
-        rows.append(f"| {method} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} | "
-                    f"{r['tree_rss_sampled_mb']:.0f} | {r['size_mb']:.1f} | {r['frames']} | {r['video_s']:.3f} | "
-                    f"{checks} | {ratio} |")
+def table(by_format: dict[str, dict]) -> str:
+    """One row per format and method; the ratios are against the same format's one-pass render."""
+    rows = ["| format | method | wall s | CPU s | peak RSS MB | tree RSS MB | size MB | frames | video s "
+            "| size, 30 fps, A/V within 1 frame | one-pass wall / wall | one-pass CPU / CPU |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
+    for format, med in by_format.items():
+        base, base_cpu = med.get("onepass", {}).get("wall_s"), med.get("onepass", {}).get("cpu_s")
+        width, height = SIZES[format]
+        for method, r in med.items():
+            if "error" in r:
+                rows.append(f"| {format} | {method} | failed | | | | | | | | | |")
+                continue
+            ok = r["size_ok"] and r["fps"] == "30/1" and r["frames"] == r["expected_frames"]
+            checks = f"{width}x{height} {'yes' if ok else 'NO'}, {'yes' if r['duration_ok'] else 'NO'}"
+            ratio = f"{base / r['wall_s']:.2f}x | {base_cpu / r['cpu_s']:.2f}x" if base else "n/a | n/a"
+            rows.append(f"| {format} | {method} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} | "
+                        f"{r['tree_rss_sampled_mb']:.0f} | {r['size_mb']:.1f} | {r['frames']} | {r['video_s']:.3f} | "
+                        f"{checks} | {ratio} |")
     return "\n".join(rows)
 
 
@@ -312,31 +330,43 @@ def main() -> None:
     parser.add_argument("--segments", type=int, default=20)
     parser.add_argument("--only", default=",".join(METHODS), help="comma-separated: " + ",".join(METHODS))
     parser.add_argument("--cues", choices=("sentence", "segment"), default="sentence")
+    parser.add_argument("--formats", default="16:9,9:16", help="comma-separated, of " + ",".join(SIZES))
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--draw", type=Path, nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--draw", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker or args.draw:
-        return worker(args.worker) if args.worker else draw_images(args.draw)
+        return worker(args.worker) if args.worker else draw_images(args.draw[0], [Path(p) for p in args.draw[1:]])
     methods = [m.strip() for m in args.only.split(",") if m.strip()]
     unknown = set(methods) - set(METHODS)
     if unknown:
         parser.error(f"unknown methods {sorted(unknown)}; choose from {','.join(METHODS)}")
-    inputs = build_inputs(args.seconds, args.segments, args.cues)
-    print(f"{len(inputs['cues'])} cues ({args.cues}), {args.segments} images, {args.seconds:g} s", flush=True)
-    rundir = WORK / f"run-{args.cues}"
-    rundir.mkdir(parents=True, exist_ok=True)
-    rounds = []
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    if set(formats) - set(SIZES):
+        parser.error(f"unknown formats {sorted(set(formats) - set(SIZES))}; choose from {','.join(SIZES)}")
+    inputs = {f: build_inputs(args.seconds, args.segments, args.cues, f) for f in formats}
+    cues = len(inputs[formats[0]]["cues"])
+    print(f"{cues} cues ({args.cues}), {args.segments} images, {args.seconds:g} s, formats {', '.join(formats)}",
+          flush=True)
+    rounds: list[dict[str, dict]] = []
     for n in range(args.rounds):
         print(f"round {n + 1} of {args.rounds}", flush=True)
-        rounds.append(run_round(methods, inputs, rundir))
-    med = medians(rounds)
+        one = {}
+        for f in formats:  # every format in each round: side by side, on the same machine state
+            print(f" format {f}", flush=True)
+            rundir = WORK / f"run-{args.cues}" / f.replace(":", "x")
+            rundir.mkdir(parents=True, exist_ok=True)
+            one[f] = run_round(methods, inputs[f], rundir)
+        rounds.append(one)
+    med = {f: medians([r[f] for r in rounds]) for f in formats}
     text = table(med)
-    print(f"\nmedian of {args.rounds} round(s), {len(inputs['cues'])} cues ({args.cues}):\n\n{text}")
+    print(f"\nmedian of {args.rounds} round(s), {cues} cues ({args.cues}):\n\n{text}")
     saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     key = args.cues if (args.seconds, args.segments) == (300, 20) else \
         f"{args.cues}-{args.seconds:g}s-{args.segments}seg"
+    if formats != ["16:9"]:
+        key += "-" + "-".join(f.replace(":", "x") for f in formats)
     saved[key] = {"args": {k: v for k, v in vars(args).items() if k not in ("worker", "draw")},
-                  "machine": machine(), "cues": len(inputs["cues"]), "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+                  "machine": machine(), "cues": cues, "when": time.strftime("%Y-%m-%d %H:%M:%S"),
                   "median": med, "rounds": rounds, "table": text}
     RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
 

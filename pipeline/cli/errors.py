@@ -5,8 +5,9 @@ from pipeline.brief import BriefError
 from pipeline.ids import InvalidProjectId
 from pipeline.launch.client import ClientError
 from pipeline.launch.guard import ProjectBusy
+from pipeline.workers.settings import SettingsError
 
-REPORTED = (BriefError, ProjectBusy, InvalidProjectId, ClientError)
+REPORTED = (BriefError, ProjectBusy, InvalidProjectId, ClientError, SettingsError)
 
 
 def error_code(error: BaseException) -> str:
@@ -14,6 +15,8 @@ def error_code(error: BaseException) -> str:
         return "PROJECT_BUSY"
     if isinstance(error, InvalidProjectId):
         return "PROJECT_ID_INVALID"
+    if isinstance(error, SettingsError):
+        return "SETTINGS_INVALID"
     if isinstance(error, (BriefError, ClientError)):
         return error.code
     return "STEP_FAILED"

@@ -1,4 +1,6 @@
-"""`pipeline submit | status | cancel | resume | continue | list | delete`: projects over GraphQL."""
+"""`pipeline submit | status | cancel | resume | continue | list | delete`: projects over GraphQL.
+
+Every launch carries its owner (`pipeline/owner`, cli/owners.py)."""
 
 import argparse
 import getpass
@@ -11,10 +13,12 @@ import dagster as dg
 from pipeline import tags
 from pipeline.brief import Brief, load_brief
 from pipeline.cli.errors import error_code
+from pipeline.cli.owners import add_owner_option, list_runs, owner_arg, owner_of
 from pipeline.ids import project_id_problem
 from pipeline.launch.client import FINAL, ClientError, PipelineClient, ProjectBusyError
 from pipeline.stages import STAGES
 from pipeline.store import ProjectFiles, default_data_dir
+from pipeline.tags import OWNER
 
 EXIT = {"SUCCESS": 0, "FAILURE": 1, "CANCELED": 4}
 
@@ -107,21 +111,27 @@ def _wait(client: PipelineClient, project: str, run_id: str) -> int:
         time.sleep(0.5)
 
 
-def launch_brief(client: PipelineClient, brief: Brief, stop_at: str | None, tags: dict[str, str] | None = None) -> str:
-    """Add the project's partition and launch its run; refused when the project has an active run."""
+def launch_brief(client: PipelineClient, brief: Brief, stop_at: str | None, tags: dict[str, str] | None = None,
+                 owner: str | None = None) -> str:
+    """Add the project's partition and launch its run, owned by `owner` (default: the launching user);
+    refused when the project has an active run."""
     from pipeline.defs.ops.jobs import run_config
 
+    run_tags = {OWNER: owner_of(owner, brief.owner), **(tags or {})}
     refuse_if_active(client, brief.project_id)
     client.add_partition(brief.project_id)
     return client.launch(brief.project_id, run_config(brief),
-                         selection_names(stop_at, brief.publish.require_approval), tags)
+                         selection_names(stop_at, brief.publish.require_approval), run_tags)
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
     brief = load_brief(args.brief, default_data_dir())
+    if args.verbose:
+        brief = brief.model_copy(update={"verbose": True})
+    owner = owner_of(args.owner, brief.owner)
     client = PipelineClient()
-    run_id = launch_brief(client, brief, args.stop_at or brief.stop_at)
-    print(f"{brief.project_id}: run {run_id} launched")
+    run_id = launch_brief(client, brief, args.stop_at or brief.stop_at, owner=owner)
+    print(f"{brief.project_id}: run {run_id} launched (owner {owner})")
     return _wait(client, brief.project_id, run_id) if args.wait else 0
 
 
@@ -172,6 +182,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    owner = owner_of(args.owner)
     client = PipelineClient()
     refuse_if_active(client, args.project)
     runs = client.runs(args.project, limit=1)
@@ -179,7 +190,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         state = f"last run {runs[0]['runId']} {runs[0]['status'].lower()}" if runs else "no runs"
         print(f"{args.project}: nothing to resume ({state})")
         return 0
-    run_id = client.reexecute(runs[0]["runId"])
+    run_id = client.reexecute(runs[0]["runId"], tags={tags.OWNER: owner})
     print(f"{args.project}: resuming run {runs[0]['runId']} as {run_id} (finished items are reused)")
     return _wait(client, args.project, run_id) if args.wait else 0
 
@@ -192,9 +203,10 @@ def cmd_continue(args: argparse.Namespace) -> int:
     if not assets:
         print(f"{args.project}: nothing is downstream of {args.from_asset}")
         return 0
+    owner = owner_of(args.owner)
     client = PipelineClient()
     refuse_if_active(client, args.project)
-    run_id = client.launch(args.project, {}, assets, {tags.CONTINUE_FROM: args.from_asset})
+    run_id = client.launch(args.project, {}, assets, {tags.CONTINUE_FROM: args.from_asset, tags.OWNER: owner})
     print(f"{args.project}: run {run_id} rebuilds {', '.join(assets)}")
     return _wait(client, args.project, run_id) if args.wait else 0
 
@@ -209,20 +221,24 @@ def cmd_approve(args: argparse.Namespace) -> int:
     if not files.path("video.mp4").exists() or not files.path("thumbnail.jpg").exists():
         raise ClientError(f"project {args.project!r} has no video and thumbnail to approve yet: "
                           f"`pipeline status {args.project}`")
+    owner = owner_of(args.owner)
     client = PipelineClient()
     refuse_if_active(client, args.project)
     record = {"approved_at": datetime.now(timezone.utc).isoformat(), "by": args.by}
     atomic_write(files.path(APPROVAL_FILE), json.dumps(record))
-    run_id = client.launch(args.project, {}, ["publication"], {tags.APPROVED_BY: args.by})
+    run_id = client.launch(args.project, {}, ["publication"], {tags.APPROVED_BY: args.by, tags.OWNER: owner})
     print(f"{args.project}: approved; run {run_id} publishes it")
     return _wait(client, args.project, run_id) if args.wait else 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     client = PipelineClient()
+    if args.owner or args.active:
+        return list_runs(client, args.owner, args.active)
     for project in client.partitions():
         runs = client.runs(project, limit=1)
-        state = f"{runs[0]['status'].lower():<9} {runs[0]['runId']}" if runs else "no runs"
+        state = (f"{runs[0]['status'].lower():<9} {runs[0]['runId']}  {runs[0]['tags'].get(tags.OWNER, '-')}"
+                 if runs else "no runs")
         if (problem := project_id_problem(project)) is not None:  # left by a launch before the rule held
             state += f"  (not a valid project id, {problem}: `pipeline delete --yes '{project}'` removes its runs)"
         print(f"{project!s:<40} {state}")
@@ -237,6 +253,8 @@ def add_commands(commands) -> None:
     submit.add_argument("brief")
     submit.add_argument("--stop-at", choices=STAGES, help="stop after this asset (wins over the brief's stop_at)")
     submit.add_argument("--wait", action="store_true", help="follow the run until it ends")
+    submit.add_argument("--verbose", action="store_true", help="log one line per provider call (the brief's verbose)")
+    add_owner_option(submit)
     submit.set_defaults(run=cmd_submit)
     for name, handler, text in [("status", cmd_status, "what the project is doing, or idle with its last outcome"),
                                 ("cancel", cmd_cancel, "cancel the project's queued or running run"),
@@ -245,18 +263,25 @@ def add_commands(commands) -> None:
         command.add_argument("project", type=project_arg)
         if name != "status":
             command.add_argument("--wait", action="store_true")
+        if name == "resume":
+            add_owner_option(command)
         command.set_defaults(run=handler)
     cont = commands.add_parser("continue", help="rebuild what is strictly downstream of an asset (after an edit)")
     cont.add_argument("project", type=project_arg)
     cont.add_argument("--from", dest="from_asset", required=True, choices=STAGES)
     cont.add_argument("--wait", action="store_true")
+    add_owner_option(cont)
     cont.set_defaults(run=cmd_continue)
     approve = commands.add_parser("approve", help="release the publication of a project whose brief requires approval")
     approve.add_argument("project", type=project_arg)
     approve.add_argument("--by", default=getpass.getuser(), help="who approves (recorded)")
     approve.add_argument("--wait", action="store_true")
+    add_owner_option(approve)
     approve.set_defaults(run=cmd_approve)
-    commands.add_parser("list", help="every project and its last run").set_defaults(run=cmd_list)
+    listing = commands.add_parser("list", help="every project and its last run; with --owner or --active, runs")
+    listing.add_argument("--owner", type=owner_arg, help="only the runs of this owner (pipeline/owner)")
+    listing.add_argument("--active", action="store_true", help="only queued and running runs")
+    listing.set_defaults(run=cmd_list)
     add_delete_command(commands)
     add_batch_command(commands)
 
@@ -266,12 +291,13 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     from pipeline.launch.batch import read_batch, write_batch_progress
 
+    owner_of(args.owner)  # a bad PIPELINE_USER is refused before anything is launched
     batch = read_batch(Path(args.file), default_data_dir(), args.batch)
     client = PipelineClient()
     launched = []
     for brief in batch.briefs:
         try:
-            run_id = launch_brief(client, brief, brief.stop_at, {tags.BATCH: batch.id})
+            run_id = launch_brief(client, brief, brief.stop_at, {tags.BATCH: batch.id}, owner=args.owner)
             launched.append({"project": brief.project_id, "run_id": run_id, "status": "queued", "error": None})
         except ClientError as e:  # one project's trouble never stops the others
             batch.rejected.append({"project": brief.project_id, "run_id": None, "status": "rejected",
@@ -288,4 +314,5 @@ def add_batch_command(commands) -> None:
     batch = commands.add_parser("batch", help="validate and launch every brief of a batch file (projects: [...])")
     batch.add_argument("file")
     batch.add_argument("--batch", help="the batch id (default: the file's name and the time)")
+    add_owner_option(batch)
     batch.set_defaults(run=cmd_batch)

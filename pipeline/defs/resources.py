@@ -10,6 +10,7 @@ from pipeline.defs.redis_resource import RedisResource
 from pipeline.failure import Problem
 from pipeline.providers.catalog import build_providers
 from pipeline.store import ProjectFiles, default_data_dir
+from pipeline.workers.settings import node_name
 
 
 class DataFolder(dg.ConfigurableResource):
@@ -39,7 +40,9 @@ class ProjectIOManager(dg.ConfigurableIOManager):
 
         # a full disk (or a cancel) while saving is not retried, as in the asset bodies
         with failures(f"saving {context.asset_key.to_user_string()}", DataFolder(data_dir=self.data_dir).root):
-            atomic_write(self._path(context), obj.model_dump_json(indent=2))
+            path = atomic_write(self._path(context), obj.model_dump_json(indent=2))
+        # which machine (Celery node) made it, and where it is (job_result's outputs read this)
+        context.add_output_metadata({"worker": node_name(), "stored": dg.MetadataValue.path(str(path))})
 
     def load_input(self, context: dg.InputContext) -> BaseModel:
         path = self._path(context)

@@ -13,11 +13,12 @@ from typing import Any
 import dagster as dg
 
 from pipeline.stages import STAGES
+from pipeline.events.compat import task_type_of
 from pipeline.events.outcome import Outcome, of_cancel, of_run_failure, of_step_failure
-from pipeline.events.progress import PROGRESS_TAG, run_percent
+from pipeline.events.progress import CALL_TAG, PROGRESS_TAG, run_percent
 from pipeline.tags import BATCH, PROJECT
 
-SCHEMA_VERSION = 2  # v2: error_code, stage, retryable, hint on failures and cancels
+SCHEMA_VERSION = 3  # v2: error_code, stage, retryable, hint on failures and cancels; v3: task_type, duration
 RUN_TYPES = {
     dg.DagsterEventType.RUN_ENQUEUED: "task_queued",
     dg.DagsterEventType.RUN_START: "task_started",
@@ -68,10 +69,13 @@ class RunView:
     failed_step: str | None = None
     failed_error: str | None = None
     failure: Outcome | None = None  # the record of the failure (or cancel) that ended the run
+    task_type: str = ""  # the older system's name of the work (events/compat.py)
+    began: float | None = None  # when the run started (else was queued): the origin of `duration`
 
     @classmethod
-    def for_run(cls, run: dg.DagsterRun) -> "RunView":
-        """The view of a run, selecting the stages it executes."""
+    def for_run(cls, run: dg.DagsterRun, instance: dg.DagsterInstance | None = None) -> "RunView":
+        """The view of a run, selecting the stages it executes (`instance` tells its brief's kind when
+        the run carries no brief config)."""
         project = run.tags.get(PROJECT, "")
         if run.asset_selection:
             selected = [s for s in STAGES if dg.AssetKey(s) in run.asset_selection]
@@ -79,7 +83,8 @@ class RunView:
             selected = [s for s in STAGES if s in run.step_keys_to_execute]
         else:
             selected = list(STAGES)
-        return cls(project=project, run_id=run.run_id, selected=selected, batch=run.tags.get(BATCH))
+        return cls(project=project, run_id=run.run_id, selected=selected, batch=run.tags.get(BATCH),
+                   task_type=task_type_of(run, project, instance))
 
     def apply(self, record: "dg.EventLogRecord") -> Change:
         entry = record.event_log_entry
@@ -94,7 +99,7 @@ class RunView:
         fields: dict[str, str] = {
             "type": etype, "dagster_event": kind.name, "project": self.project, "run_id": self.run_id,
             "step": entry.step_key or "", "asset": "", "ts": ts,
-            "message": event.message or entry.user_message or "",
+            "message": event.message or entry.user_message or "", "task_type": self.task_type,
         }
         asset_key = getattr(event, "asset_key", None)
         if asset_key is not None:
@@ -108,9 +113,11 @@ class RunView:
         if kind == dg.DagsterEventType.RUN_ENQUEUED:
             self.status, self.percent = "queued", 0
             self.started_at = ts
+            self.began = entry.timestamp
             change.active = {"run_id": self.run_id, "started_at": ts}
         elif kind == dg.DagsterEventType.RUN_START:
             self.status = "running"
+            self.began = entry.timestamp
             if self.started_at is None:
                 self.started_at = ts
                 change.active = {"run_id": self.run_id, "started_at": ts}
@@ -126,6 +133,10 @@ class RunView:
                 fraction = data.get("done", 0) / max(data.get("total", 1), 1)
                 self._raise(run_percent(self.selected, self.finished, self.current, fraction))
                 fields["message"] = str(data.get("message", fields["message"]))
+            elif meta.get(CALL_TAG):  # a verbose brief's provider call: its line is already a log line
+                data = {k: _metadata_value(v) for k, v in meta.items() if k != CALL_TAG}
+                fields["message"] = str(data.get("message", fields["message"]))
+                change.log = None
         elif kind == dg.DagsterEventType.STEP_SUCCESS:
             self.finished.add(entry.step_key or "")
             self._raise(run_percent(self.selected, self.finished, None, 0.0))
@@ -144,6 +155,7 @@ class RunView:
                 self.percent = 100
             change.final_status = self.status
             change.clear_active = True
+            fields["duration"] = f"{max(0.0, entry.timestamp - (self.began or entry.timestamp)):.3f}"
             if etype == "task_failed":
                 fields["step"] = fields["step"] or (self.failed_step or "")
                 fields["asset"] = fields["asset"] or (self.failed_step or "")
@@ -165,6 +177,12 @@ class RunView:
         self.percent = max(self.percent, min(percent, 99 if self.status != "succeeded" else 100))
 
     def progress_record(self, message: str, ts: str) -> dict[str, Any]:
-        return {"status": self.status, "run_id": self.run_id, "current_step": self.current,
-                "current_chapter": self.chapter, "current_scene": self.scene, "progress_percent": self.percent,
-                "message": message, "updated_at": ts}
+        record = {"status": self.status, "run_id": self.run_id, "current_step": self.current,
+                  "current_chapter": self.chapter, "current_scene": self.scene, "progress_percent": self.percent,
+                  "message": message, "updated_at": ts,
+                  # the same facts under the names the older system's listeners read
+                  "project_id": self.project, "stage": self.current or "", "progress": self.percent,
+                  "timestamp": ts}
+        if self.status == "failed":
+            record["error"] = self.failed_error or (self.failure.message if self.failure else "") or message
+        return record

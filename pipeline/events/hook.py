@@ -9,6 +9,7 @@ running with another REDIS_URL leads for its own Redis only, and the new leader 
 """
 
 import atexit
+import gc
 import hashlib
 import logging
 import os
@@ -81,6 +82,24 @@ class ProjectionHook:
 
 
 _poke_socket: socket.socket | None = None
+_heap_settled = False
+
+
+def settle_heap() -> None:
+    """Take what this process has built so far (Dagster, the instance, the projector) out of the cyclic
+    garbage collector's reach, once.
+
+    A full collection walks every tracked object while holding the GIL: in a Dagster process that
+    is ~115-155 ms, every few seconds under a stream of events, during which no event is projected
+    (the p99 stall of benchmarks/events). Frozen objects are never walked again, so a full
+    collection then walks only what was made since: a few milliseconds. Garbage is collected first;
+    frozen objects are still freed by reference counting, only a cycle among them would stay.
+    """
+    global _heap_settled
+    if not _heap_settled:
+        _heap_settled = True
+        gc.collect()
+        gc.freeze()
 
 
 def poke(name: str, run_id: str) -> None:
@@ -178,6 +197,7 @@ class LeaderThread(threading.Thread):
             state = state_for(self.instance, self.target)
             self.projector = Projector(self.instance, state, RedisSink(client, self.target.prefix))
             self._announce(state)
+            settle_heap()
         return self.projector
 
     def _announce(self, state: ProjectionState) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 import dagster as dg
 
 PROGRESS_TAG = "pipeline/progress"
+CALL_TAG = "pipeline/call"  # an observation that reports one provider call of a verbose brief (pipeline/calls.py)
 HEARTBEAT = 4.0  # seconds between reports while a step waits on one long call (a model, a poll, an upload)
 
 # Relative cost of each asset, used to turn step progress into run progress.

@@ -26,22 +26,38 @@ from pipeline.events.state import ProjectionState
 from pipeline.events.target import Target
 from pipeline.ids import project_id_problem
 from pipeline.tags import PROJECT, REFUSED  # a refused launch is never projected
-from pipeline.store import ARTIFACTS, ProjectFiles, default_data_dir
+from pipeline.workers.settings import SettingsError, distributed
 
 log = logging.getLogger(__name__)
 
 REBUILD_WINDOW = 7 * 24 * 3600
 BATCH = 500
+# With steps on several hosts, two writers' events can commit out of storage-id order; an event
+# younger than this is left for the next pass, so a later id never overtakes an earlier one.
+SETTLE_SECONDS = 0.5
 SAVE_EVERY = 0.5  # seconds between durable cursor writes of a running run
 
 
-def job_outputs(project: str) -> dict[str, str]:
-    """The artifacts a project has on disk, for job_result."""
-    files = ProjectFiles(default_data_dir(), project)
-    names = {"outline": "outline", "manuscript": "manuscript", "video": "video", "thumbnail": "thumbnail",
-             "subtitles": "subtitles"}
-    return {name: str(files.path(ARTIFACTS[key])) for name, key in names.items()
-            if files.path(ARTIFACTS[key]).exists()}
+# job_result outputs: (asset, metadata key) of each artifact, as the step that made it recorded it, on
+# whichever worker it ran; never this process's own data folder, which may not be the workers'.
+OUTPUTS = {"outline": ("outline", "stored"), "manuscript": ("manuscript", "path"), "video": ("video", "path"),
+           "thumbnail": ("thumbnail", "path"), "subtitles": ("video", "subtitles")}
+
+
+def job_outputs(instance: dg.DagsterInstance, project: str) -> dict[str, str]:
+    """The artifacts a project has, for job_result: the paths its latest materialisations recorded."""
+    outputs: dict[str, str] = {}
+    latest: dict[str, dict] = {}
+    for name, (asset, key) in OUTPUTS.items():
+        if asset not in latest:
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[project]), limit=1).records
+            materialization = records[0].asset_materialization if records else None
+            latest[asset] = dict(materialization.metadata) if materialization is not None else {}
+        value = latest[asset].get(key)
+        if value is not None:
+            outputs[name] = str(getattr(value, "value", value))
+    return outputs
 
 
 class Projector:
@@ -57,6 +73,7 @@ class Projector:
         self._saved: dict[str, float] = {}  # run id -> when its cursor was last made durable
         self.faults = Faults(state, sink)
         self._ignored: set[str] = set()  # runs whose partition is no project id, warned about
+        self.settle = _distributed()  # events of one run come from several hosts
 
     def check_epoch(self) -> bool:
         """True when Redis lost what was projected (restarted empty); schedules recent runs again."""
@@ -129,6 +146,8 @@ class Projector:
             records = self.instance.event_log_storage.get_records_for_run(
                 run.run_id, cursor=EventLogCursor.from_storage_id(cursor).to_string() if cursor >= 0 else None,
                 limit=BATCH).records
+            if self.settle:
+                records = _settled(records)
             if not records:
                 break
             published += self.sink.publish([self._item(view, record) for record in records])
@@ -138,6 +157,8 @@ class Projector:
             # The durable cursor may lag: what it re-publishes, Redis skips. Save at most twice a second.
             if done or time.monotonic() - self._saved.get(run.run_id, 0.0) > SAVE_EVERY:
                 self.save(run.run_id)
+            if len(records) < BATCH:
+                break  # that was all there is; an event stored since pokes again (and a sweep would find it)
         return published
 
     def _item(self, view: RunView, record: dg.EventLogRecord) -> Published:
@@ -145,7 +166,7 @@ class Projector:
         result = None
         if change.final_status:
             result = {"project": view.project, "run_id": view.run_id, "status": change.final_status,
-                      "outputs": job_outputs(view.project)}
+                      "outputs": job_outputs(self.instance, view.project)}
             if view.failure is not None and change.final_status != "succeeded":
                 result["error"] = view.failure.record()
         return Published(view.run_id, record.storage_id, view.project, view.batch, change, result)
@@ -173,7 +194,7 @@ class Projector:
 
     def _replay(self, run: dg.DagsterRun, cursor: int) -> RunView:
         """The run's view after the events already published (up to `cursor`)."""
-        view = RunView.for_run(run)
+        view = RunView.for_run(run, self.instance)
         if cursor >= 0:
             records = self.instance.event_log_storage.get_records_for_run(run.run_id).records
             for record in records:
@@ -214,6 +235,22 @@ class Projector:
         self.state.reset([r.run_id for r in runs])
         self.views.clear()
         return sum(self.project_run(r.run_id) for r in runs)
+
+
+def _distributed() -> bool:
+    try:
+        return distributed()
+    except SettingsError:
+        return False  # the executor reports the bad setting; the projection goes on
+
+
+def _settled(records: list) -> list:
+    """The records up to the first one younger than SETTLE_SECONDS."""
+    horizon = time.time() - SETTLE_SECONDS
+    for n, record in enumerate(records):
+        if record.event_log_entry.timestamp > horizon:
+            return records[:n]
+    return records
 
 
 def _dt(ts: float):

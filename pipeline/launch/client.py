@@ -125,10 +125,13 @@ class PipelineClient:
             __typename ... on LaunchRunSuccess {{ run {{ runId }} }} {_ERRORS} }} }}""", {"params": params})
         return self._check(data["launchRun"], "LaunchRunSuccess", f"launching project {project!r}")["run"]["runId"]
 
-    def reexecute(self, run_id: str, strategy: str = "FROM_FAILURE") -> str:
+    def reexecute(self, run_id: str, strategy: str = "FROM_FAILURE", tags: dict[str, str] | None = None) -> str:
+        """Re-execute a run (its tags, and `tags` over them); returns the new run's id."""
+        params: dict[str, Any] = {"parentRunId": run_id, "strategy": strategy}
+        if tags:
+            params["extraTags"] = [{"key": k, "value": v} for k, v in tags.items()]
         data = self.query(f"""mutation($params: ReexecutionParams!) {{ launchRunReexecution(reexecutionParams: $params) {{
-            __typename ... on LaunchRunSuccess {{ run {{ runId }} }} {_ERRORS} }} }}""",
-                          {"params": {"parentRunId": run_id, "strategy": strategy}})
+            __typename ... on LaunchRunSuccess {{ run {{ runId }} }} {_ERRORS} }} }}""", {"params": params})
         return self._check(data["launchRunReexecution"], "LaunchRunSuccess", f"re-executing run {run_id}")["run"]["runId"]
 
     def runs(self, project: str | None = None, statuses: list[str] | None = None, limit: int = 20,

@@ -22,6 +22,7 @@ from pipeline.providers.errors import PermanentProviderError, ProviderError, Rat
 from pipeline.providers.http_errors import Hints, classify, scrub
 from pipeline.providers.response_cache import ResponseCache, cache_enabled
 from pipeline.providers.slots import SlotLimiter
+from pipeline.providers.trace import note_attempt, note_cached
 from pipeline.store import default_data_dir, item_key
 
 # Under `pipeline.providers`, which dagster.yaml's python_logs manages: inside a step these lines go to the
@@ -124,6 +125,7 @@ class HttpClient:
         cached = cache and self.cache and cache_enabled()
         store = ResponseCache(self._root / "responses" / self._slug) if cached else None
         if store is not None and (hit := store.get(key)) is not None:
+            note_cached()
             return Reply(200, {}, hit, cached=True)
         target = url if url.startswith(("http://", "https://")) else self.base_url.rstrip("/") + url
         sent = {"Accept": accept, "User-Agent": USER_AGENT, **(headers or {})}
@@ -174,6 +176,7 @@ class HttpClient:
             note = f"; gave up after {attempts} attempt{'s' if attempts > 1 else ''}" if attempt == attempts - 1 else ""
             with slots.hold():
                 outcome = self.once(method, url, request, note=note)
+            note_attempt(attempt + 1, isinstance(outcome, Reply))  # for a verbose call's line (providers/trace.py)
             if isinstance(outcome, Reply):
                 return outcome
             wait = self.retry_wait(outcome, attempt)

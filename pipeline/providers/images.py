@@ -45,7 +45,8 @@ def _hsl(h: float, s: float, l: float) -> tuple[int, int, int]:
 
 
 def draw_procedural(description: str, seed: int, width: int, height: int) -> Image.Image:
-    """A landscape-like picture: sky gradient, sun, layered hills; the same inputs give the same pixels."""
+    """A landscape-like picture at any size (16:9, 9:16, 1:1): sky gradient, sun, layered hills; the same
+    inputs give the same pixels."""
     digest = hashlib.sha256(f"{seed}:{description}".encode()).digest()
     rng = random.Random(digest)
     top, mid, light = _palette(rng)
@@ -53,7 +54,7 @@ def draw_procedural(description: str, seed: int, width: int, height: int) -> Ima
     sky = (1 - t) * np.array(top, np.float32) + t * np.array(light, np.float32)
     img = Image.fromarray(np.broadcast_to(sky, (height, width, 3)).astype(np.uint8))
     draw = ImageDraw.Draw(img)
-    r = int(height * (0.08 + 0.08 * rng.random()))
+    r = int(min(width, height) * (0.08 + 0.08 * rng.random()))  # the same sun in every format
     cx, cy = int(width * (0.15 + 0.7 * rng.random())), int(height * (0.15 + 0.25 * rng.random()))
     draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=_hsl(rng.random(), 0.8, 0.85))
     for layer in range(4):

@@ -94,6 +94,9 @@ class OpenAISpeech(SpeechProvider, HttpSettings):
     def rate(self, language: str) -> float:
         return self.chars_per_second if language == "zh" else self.words_per_second
 
+    def concurrency(self) -> int:
+        return self.max_in_flight  # the client's slots hold every run on the machine to it as well
+
     def synthesize(self, text: str, language: str, voice: str | None, out_path: Path) -> SpeechResult:
         client = self.client(self.model)
         body = {"model": self.model, "input": text, "voice": voice or self.voice, "response_format": "wav"}
@@ -112,11 +115,27 @@ def _require_wav(reply: Reply, provider: str, role: str | None) -> None:
     pcm_wav(reply.content, provider, role)
 
 
+# The sizes each family of image model accepts: landscape, portrait, square. Servers that speak the protocol
+# for other models (a local Stable Diffusion) get dall-e-3's, which they usually accept.
+MODEL_SIZES = {"dall-e-3": ("1792x1024", "1024x1792", "1024x1024"),
+               "gpt-image": ("1536x1024", "1024x1536", "1024x1024"),
+               "dall-e-2": ("1024x1024", "1024x1024", "1024x1024")}
+
+
+def request_size(model: str, width: int, height: int) -> str:
+    """The size to ask `model` for: the accepted one nearest the aspect of `width` x `height` (then cropped)."""
+    family = next((f for f in MODEL_SIZES if model.startswith(f)), "dall-e-3")
+    landscape, portrait, square = MODEL_SIZES[family]
+    aspect = width / height
+    return landscape if aspect > 1.2 else portrait if aspect < 1 / 1.2 else square
+
+
 class OpenAIImages(ImageProvider, HttpSettings):
     """Images from an OpenAI-compatible /images/generations API, cropped to the asked size."""
 
     model: str = Field(default="dall-e-3", description="image model, e.g. dall-e-3 or gpt-image-1")
-    size: str = Field(default="1792x1024", description="size asked of the API (dall-e-3: 1792x1024)")
+    size: str | None = Field(default=None, description="size asked of the API (unset: the model's size nearest "
+                                                       "the asked aspect, e.g. dall-e-3 1792x1024 or 1024x1792)")
     timeout: float = Field(default=120.0, gt=0, description="seconds to wait for an image")
 
     role: ClassVar[str] = "images"
@@ -127,7 +146,8 @@ class OpenAIImages(ImageProvider, HttpSettings):
 
     def generate(self, description: str, seed: int, width: int, height: int, out_path: Path) -> None:
         client = self.client(self.model)
-        body: dict[str, Any] = {"model": self.model, "prompt": description, "n": 1, "size": self.size}
+        body: dict[str, Any] = {"model": self.model, "prompt": description, "n": 1,
+                                "size": self.size or request_size(self.model, width, height)}
         if not self.model.startswith("gpt-image"):  # gpt-image models always answer base64, and refuse the field
             body["response_format"] = "b64_json"
         data = client.request_json("POST", "/images/generations", json_body=body, cache=True)

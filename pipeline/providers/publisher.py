@@ -37,12 +37,16 @@ class PublishPackage(BaseModel):
     privacy: Literal["public", "unlisted", "private"] = "private"
     publish_at: datetime | None = None
     synthetic_media: bool = True
+    format: Literal["16:9", "9:16", "1:1"] = "16:9"  # 9:16 is a vertical video (Shorts, TikTok, Reels)
+    width: int = 1920
+    height: int = 1080
 
     def metadata(self) -> dict:
         """The metadata as exported beside the files (metadata.json)."""
         return {"title": self.title, "description": self.description, "tags": self.tags, "language": self.language,
                 "privacy": self.privacy, "publish_at": self.publish_at.isoformat() if self.publish_at else None,
-                "synthetic_media": self.synthetic_media}
+                "synthetic_media": self.synthetic_media, "format": self.format,
+                "size": f"{self.width}x{self.height}", "vertical": self.format == "9:16"}
 
 
 class PublishResult(BaseModel):

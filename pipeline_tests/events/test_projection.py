@@ -17,7 +17,7 @@ from pipeline_tests.events.streams import client, dagster_events, entries, final
 # The brief asset's config (typed: a prompt is required) for runs made directly on the instance.
 BRIEF_ONLY = {"ops": {"brief": {"config": {"prompt": "A test run."}}}}
 
-SCHEMA = json.loads((Path(__file__).parents[2] / "pipeline/events/schema/event-entry.v2.json").read_text())
+SCHEMA = json.loads((Path(__file__).parents[2] / "pipeline/events/schema/event-entry.v3.json").read_text())
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import functools
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from pipeline_tests.providers.fakes import Seen
@@ -26,11 +27,17 @@ def clip_mp4() -> bytes:
 
 
 class FakeDid(Loopback):
-    """Accepts `Authorization: Basic <key>`; a talk whose text contains `fail_marker` ends in status 'error'."""
+    """Accepts `Authorization: Basic <key>`; a talk whose text contains `fail_marker` ends in status 'error'.
 
-    def __init__(self, key: str, polls_before_done: int = 3, fail_marker: str = "FACELESS"):
+    A talk is done after `polls_before_done` polls or, when `seconds_to_done` is given, once that many seconds
+    have passed since it was created (as a hosted renderer takes its time whatever the polling).
+    """
+
+    def __init__(self, key: str, polls_before_done: int = 3, fail_marker: str = "FACELESS",
+                 seconds_to_done: float | None = None):
         super().__init__()
         self.key, self.polls_before_done, self.fail_marker = key, polls_before_done, fail_marker
+        self.seconds_to_done = seconds_to_done
         self.talks: dict[str, dict] = {}
         self.route("POST", r"/talks", self._create)
         self.route("GET", r"/talks/(?P<id>[\w-]+)", self._get)
@@ -48,8 +55,9 @@ class FakeDid(Loopback):
         script = body.get("script", {})
         if not body.get("source_url") or script.get("type") != "text" or not script.get("input"):
             return json_answer(400, {"kind": "ValidationError", "description": "Failed to validate script"})
-        talk_id = f"tlk_{len(self.talks) + 1}"
-        self.talks[talk_id] = {"body": body, "polls": 0}
+        with self._lock:
+            talk_id = f"tlk_{len(self.talks) + 1}"
+            self.talks[talk_id] = {"body": body, "polls": 0, "created": time.time(), "done": None}
         return json_answer(201, {"id": talk_id, "object": "talk", "status": "created"})
 
     def _get(self, seen: Seen, match):
@@ -60,7 +68,12 @@ class FakeDid(Loopback):
             return json_answer(404, {"kind": "NotFoundError", "description": "talk not found"})
         talk["polls"] += 1
         answer = {"id": match["id"], "object": "talk", "status": "started"}
-        if talk["polls"] > self.polls_before_done:
+        if self.seconds_to_done is not None:
+            ready = time.time() - talk["created"] >= self.seconds_to_done
+        else:
+            ready = talk["polls"] > self.polls_before_done
+        if ready:
+            talk["done"] = talk["done"] or time.time()
             if self.fail_marker in talk["body"]["script"]["input"]:
                 answer.update(status="error", error={"kind": "FaceError", "description": "Failed to detect a face"})
             else:

@@ -8,12 +8,13 @@ import struct
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
 from pipeline_tests.providers.model import chat_answer
-from pipeline_tests.providers.server import Fault, LoopbackServer, Seen
+from pipeline_tests.providers.server import Answer, Fault, LoopbackServer, Seen
 
 
 def unavailable() -> Fault:
@@ -53,14 +54,44 @@ def reset() -> Fault:
 
 
 Route = Callable[["FakeServer", Seen], tuple[int, dict[str, str], bytes]]
+Latency = Callable[[Seen, Answer], float]  # seconds to wait before sending a route's answer
+
+
+@dataclass
+class HostedLatency:
+    """How long a hosted API takes to answer, in seconds: a chat call plus per 100 output tokens (the answer's
+    `usage.completion_tokens`), a speech request, an image. Pass it as `FakeServer(latency=...)`."""
+
+    chat: float = 2.0
+    chat_per_100_tokens: float = 0.02
+    speech: float = 0.8
+    image: float = 4.0
+
+    def __call__(self, seen: Seen, answer: Answer) -> float:
+        status, _, content = answer
+        if status != 200:
+            return 0.0
+        if seen.path.endswith("/chat/completions"):
+            tokens = json.loads(content).get("usage", {}).get("completion_tokens", 0)
+            return self.chat + self.chat_per_100_tokens * tokens / 100
+        if seen.path.endswith("/audio/speech"):
+            return self.speech
+        if seen.path.endswith("/images/generations") or "/stable-image/" in seen.path:
+            return self.image
+        return 0.0
 
 
 class FakeServer(LoopbackServer):
-    """A loopback server of the OpenAI-compatible shape; `key` is the API key it accepts."""
+    """A loopback server of the OpenAI-compatible shape; `key` is the API key it accepts.
 
-    def __init__(self, routes: dict[str, Route], key: str | None = None, delay: float = 0.0):
+    `delay` is waited before every request; `latency` (e.g. HostedLatency) after a route has made its answer,
+    for as long as it says that answer takes, so a model of the provider can depend on what was answered.
+    """
+
+    def __init__(self, routes: dict[str, Route], key: str | None = None, delay: float = 0.0,
+                 latency: Latency | None = None):
         super().__init__()
-        self.routes, self.key, self.delay = routes, key, delay
+        self.routes, self.key, self.delay, self.latency = routes, key, delay, latency
         self.faults: deque[Fault] = deque()
         self.in_flight = self.peak = 0
 
@@ -87,7 +118,10 @@ class FakeServer(LoopbackServer):
             route = self.routes.get(seen.path)
             if route is None:
                 return Fault(404, {"error": {"message": f"no route {seen.path}"}}), None
-            return None, route(self, seen)
+            answer = route(self, seen)
+            if self.latency is not None:
+                time.sleep(self.latency(seen, answer))
+            return None, answer
         finally:
             with self._lock:
                 self.in_flight -= 1
@@ -147,10 +181,10 @@ def _stability(server: FakeServer, seen: Seen) -> tuple[int, dict[str, str], byt
         png(1344, 768, color_of(form["prompt"]))
 
 
-def openai_server(key: str | None = None, delay: float = 0.0) -> FakeServer:
+def openai_server(key: str | None = None, delay: float = 0.0, latency: Latency | None = None) -> FakeServer:
     """An OpenAI-compatible API under /v1: chat completions, speech, image generations."""
     return FakeServer({"/v1/chat/completions": _chat, "/v1/audio/speech": _speech,
-                       "/v1/images/generations": _images}, key=key, delay=delay)
+                       "/v1/images/generations": _images}, key=key, delay=delay, latency=latency)
 
 
 def stability_server(key: str | None = None) -> FakeServer:

@@ -33,7 +33,8 @@ def test_local_export_holds_the_files_and_metadata(data_dir):
         assert (folder / name).read_bytes() == files.path(name).read_bytes()
     assert json.loads((folder / "metadata.json").read_text()) == {
         "title": SCRIPT.title, "description": SCRIPT.description, "tags": SCRIPT.tags, "language": "en",
-        "privacy": "unlisted", "publish_at": None, "synthetic_media": True}
+        "privacy": "unlisted", "publish_at": None, "synthetic_media": True, "format": "16:9", "size": "1920x1080",
+        "vertical": False}
     value = json.loads(files.path("publication.json").read_text())
     assert value == {"publisher": "local", "url": folder.as_uri(), "folder": str(folder), "video_id": None,
                      "privacy": "unlisted", "publish_at": None,

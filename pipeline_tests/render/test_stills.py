@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pipeline.render.overlays import Logo
 from pipeline.render.stills import compose_still, load_font, wrap_text
 from pipeline.render.thumbnail import compose_thumbnail
 from pipeline_tests.render.media import solid_png
@@ -61,7 +62,7 @@ def test_thumbnail_size_and_title(tmp_path):
 
 
 def test_logo_in_the_top_right_corner(tmp_path):
-    logo = solid_png(tmp_path / "logo.png", (250, 10, 10), size=(200, 100))
+    logo = Logo(solid_png(tmp_path / "logo.png", (250, 10, 10), size=(200, 100)))
     still = np.asarray(compose_still(solid_png(tmp_path / "i.png", (20, 20, 20)), "", "en", logo=logo))
-    assert (still[60, 1800] == (250, 10, 10)).all()
+    assert (still[80, 1800] == (250, 10, 10)).all()
     assert (still[60, 100] == (20, 20, 20)).all()

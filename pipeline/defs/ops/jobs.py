@@ -3,14 +3,14 @@
 import dagster as dg
 
 from pipeline.brief import Brief
-from pipeline.defs.ops.executor import cancellable_in_process_executor
+from pipeline.defs.ops.executor import pipeline_executor
 from pipeline.stages import STAGES
 
 produce_project = dg.define_asset_job(
     name="produce_project",
     selection=dg.AssetSelection.assets(*STAGES),
     description="Every artifact of one project, from its brief (run config of `brief`) to the publication.",
-    executor_def=cancellable_in_process_executor,
+    executor_def=pipeline_executor,
 )
 
 def run_config(brief: Brief) -> dict:

@@ -17,6 +17,7 @@ import redis
 from pipeline.defs.redis_resource import RedisResource
 from pipeline.defs.resources import DataFolder
 from pipeline.documents import read_text
+from pipeline.events.compat import QUOTA_TASK
 from pipeline.events.keys import Keys
 from pipeline.events.redis_sink import Caps
 from pipeline.providers.catalog import ROLES
@@ -74,7 +75,7 @@ def publish_quotas(client: redis.Redis, prefix: str, records: list[dict], global
             seq = client.incr(keys.seq("_quota"))
             client.xadd(keys.global_stream(), maxlen=cap, approximate=True, fields={
                 "type": "quota_warning", "dagster_event": "", "project": "", "run_id": "", "step": "",
-                "asset": "", "seq": str(seq), "ts": record["updated_at"],
+                "asset": "", "seq": str(seq), "ts": record["updated_at"], "task_type": QUOTA_TASK,
                 "message": f"{record['provider']}: {record['ratio']:.0%} of the quota used "
                            f"({record['used']:g} of {record['limit']:g} {record['unit']})",
                 "data": json.dumps(record)})

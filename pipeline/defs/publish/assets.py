@@ -13,6 +13,7 @@ from pipeline.defs.video.models import Script, Thumbnail, Video
 from pipeline.events.progress import Progress
 from pipeline.failure import Problem
 from pipeline.providers.publisher import PublishPackage, Publisher
+from pipeline.usage import meter  # reports the publication when the brief is verbose
 
 
 APPROVAL_FILE = "approval.json"  # written by `pipeline approve`
@@ -26,6 +27,7 @@ def package_for(brief: Brief, script: Script, video: Video, thumbnail: Thumbnail
         video=folder.path(video.path), thumbnail=folder.path(thumbnail.path), srt=folder.path(video.srt),
         vtt=folder.path(video.vtt), title=script.title, description=script.description, tags=script.tags,
         language=brief.language, privacy=brief.publish.privacy, publish_at=brief.publish.publish_at,
+        format=brief.video.format, width=video.width, height=video.height,
     )
 
 
@@ -50,12 +52,14 @@ def publication(context: dg.AssetExecutionContext, brief: Brief, script: Script,
         progress.report(done, message)
 
     with failures(f"publication ({publisher.name})"), progress.waiting(f"{publisher.name} publishes the video"):
-        result = publisher.publish(package, on_progress)
+        reported = meter(context, brief, files.project(brief.project_id)).publisher(publisher)
+        result = reported.publish(package, on_progress)
     value = Publication(publisher=publisher.name, url=result.url, folder=result.folder, video_id=result.video_id,
                         privacy=package.privacy, publish_at=package.publish_at, files=result.files)
     metadata: dict[str, Any] = {
         "publisher": publisher.name, "privacy": value.privacy, "require_approval": brief.publish.require_approval,
         "publish_at": value.publish_at.isoformat() if value.publish_at else "now", "synthetic_media": True,
+        "format": package.format, "size": f"{package.width}x{package.height}",
     }
     if value.url:
         metadata["url"] = dg.MetadataValue.url(value.url)

@@ -4,7 +4,7 @@ import json
 
 import dagster as dg
 
-from pipeline.brief import NOT_TEXT_FIELDS, Brief, BriefError, parse_brief
+from pipeline.brief import NOT_TEXT_FIELDS, Brief, BriefError, VideoSettings, parse_brief
 from pipeline.defs.checks import chapters_missing
 from pipeline.defs.common import ASSET_DEFAULTS, failure, failures, step_boundary
 from pipeline.defs.resources import DataFolder
@@ -50,6 +50,13 @@ def brief(context: dg.AssetExecutionContext, files: DataFolder, speech_provider:
         "prompt": dg.MetadataValue.md(value.prompt[:500]),
     })
     return value
+
+
+def _text_fields(b: Brief) -> dict:
+    """The brief as far as it shapes the text: without its look (format, overlays, thumbnail), presenter,
+    publication or budget, so changing those reuses every chapter."""
+    return b.model_dump(exclude={**dict.fromkeys(NOT_TEXT_FIELDS, True), "thumbnail": True,
+                                 "video": set(VideoSettings.LOOK)})
 
 
 def _system(b: Brief) -> str:
@@ -104,7 +111,7 @@ def chapters(context: dg.AssetExecutionContext, brief: Brief, outline: Outline, 
     written, generated = [], 0
     progress = Progress(context, len(outline.chapters), "chapters")
     for plan in outline.chapters:
-        inputs = {"brief": brief.model_dump(exclude=NOT_TEXT_FIELDS), "outline": outline.model_dump(),
+        inputs = {"brief": _text_fields(brief), "outline": outline.model_dump(),
                   "chapter": plan.model_dump(), "memory": memory.model_dump(),
                   "sources": [s.model_dump() for s in sources]}
         own_text = given[plan.index - 1] if given else None

@@ -13,7 +13,15 @@ from typing import Any, Literal
 import dagster as dg
 from pydantic import BaseModel, Field
 
-from pipeline.brief import Brief, Budget, ContextItem, PresenterSettings, PublishSettings, VideoSettings
+from pipeline.brief import (
+    Brief,
+    Budget,
+    ContextItem,
+    PresenterSettings,
+    PublishSettings,
+    ThumbnailSettings,
+    VideoSettings,
+)
 from pipeline.defs.text.models import Character, ChapterPlan, Outline, StoryBible
 from pipeline.stages import STAGES
 
@@ -39,6 +47,26 @@ class VideoConfig(dg.Config):
     logo: str | None = Field(default=None, description="a PNG, JPEG or WebP image under the data folder")
     ken_burns: Any = Field(default=False, description="a gentle zoom on every segment (true) or on the listed "
                                                       "segment indexes, e.g. [0, 2]")
+    format: Literal["16:9", "9:16", "1:1"] = Field(
+        default="16:9", description="the frame: 16:9 (1920x1080), 9:16 (1080x1920, vertical) or 1:1 (1080x1080)")
+    logo_position: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = Field(
+        default="top-right", description="the logo's corner, inside the format's safe area")
+    logo_size: float = Field(default=0.15, description="the logo's longer side as a share of the frame's shorter side")
+    logo_opacity: float = Field(default=1.0, description="the logo's opacity, 0.05-1")
+    title_card: bool = Field(default=False, description="the video's title over its first seconds, in the "
+                                                        "subtitle font")
+    title_card_seconds: float = Field(default=3.0, description="how long the title card shows, 1-10 s")
+
+
+class ThumbnailConfig(dg.Config):
+    font: str | None = Field(default=None, description="a font family installed on the machine (fc-list), or a "
+                                                       ".ttf, .otf or .ttc file under the data folder; default: "
+                                                       "the subtitles' bold sans")
+    color: str = Field(default="#FFFFFF", description="the title's colour, #RRGGBB")
+    outline_color: str = Field(default="#000000", description="the outline around the title's letters, #RRGGBB")
+    shade_color: str = Field(default="#000000", description="the shade behind the title, #RRGGBB")
+    position: Literal["top", "center", "bottom"] = Field(default="bottom", description="where the title goes")
+    logo: bool = Field(default=True, description="the video's logo (video.logo) in its corner, when there is one")
 
 
 class PresenterConfig(dg.Config):
@@ -109,6 +137,8 @@ class BriefConfig(dg.Config):
     style: str = Field(default="clear and vivid", description="tone and style")
     source_text: str | None = Field(default=None, description="for kind video: the text the video is made from")
     video: VideoConfig = Field(default_factory=VideoConfig, description="the narrated video")
+    thumbnail: ThumbnailConfig = Field(default_factory=ThumbnailConfig, description="how the thumbnail sets the "
+                                                                                    "title")
     outline: OutlineConfig | None = Field(default=None, description="your own outline, used as is (not for "
                                                                        "kind video)")
     context: list[ContextItemConfig] = Field(default=[], description="material documents cite, at most 50 items")
@@ -117,11 +147,16 @@ class BriefConfig(dg.Config):
     publish: PublishConfig = Field(default_factory=PublishConfig, description="how the video is published")
     budget: BudgetConfig = Field(default_factory=BudgetConfig, description="limits a run may not pass")
     seed: int = Field(default=0, description="varies the offline text and images")
+    verbose: bool = Field(default=False, description="log one line per provider call (role, model, latency, "
+                                                     "usage, cache, attempt, request and answer in brief)")
+    owner: str | None = Field(default=None, description="who the project's runs belong to (pipeline/owner), "
+                                                         "when the launch names none")
 
 
 # Each model of the brief and the config class that mirrors it.
 MIRRORS: dict[type[BaseModel], type[dg.Config]] = {
-    Brief: BriefConfig, VideoSettings: VideoConfig, PresenterSettings: PresenterConfig,
+    Brief: BriefConfig, VideoSettings: VideoConfig, ThumbnailSettings: ThumbnailConfig,
+    PresenterSettings: PresenterConfig,
     PublishSettings: PublishConfig, Budget: BudgetConfig, ContextItem: ContextItemConfig, Outline: OutlineConfig,
     ChapterPlan: ChapterPlanConfig, StoryBible: StoryBibleConfig, Character: CharacterConfig,
 }

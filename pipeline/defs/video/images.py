@@ -1,4 +1,5 @@
-"""The images asset: one 1920x1080 image per segment, drawn concurrently, placeholders for failures."""
+"""The images asset: one image per segment at the video's size (1920x1080, 1080x1920 or 1080x1080), drawn
+concurrently, placeholders for failures; a contact sheet of them on the asset page."""
 
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -11,14 +12,17 @@ from pipeline.brief import Brief
 from pipeline.defs.common import ASSET_DEFAULTS, failure, provider_problem, step_boundary
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Images, Script, SegmentImage
+from pipeline.defs.ops.parallel import step_threads
 from pipeline.events.progress import Progress
 from pipeline.failure import Problem
 from pipeline.providers.errors import PermanentProviderError, ProviderError
 from pipeline.providers.images import ImageProvider
+from pipeline.render.frame import SIZES
+from pipeline.render.previews import contact_sheet, markdown_picture, save_jpeg
 from pipeline.store import item_key
 from pipeline.usage import meter
 
-SIZE = (1920, 1080)
+SIZE = SIZES["16:9"]
 MAX_FAILED_SHARE = 0.2
 
 
@@ -68,14 +72,15 @@ def images(context: dg.AssetExecutionContext, brief: Brief, script: Script, imag
     usage = meter(context, brief, folder)
     provider = usage.images(image_provider)
     segments = script.segments
-    paths = {s.index: folder.item("images", item_key(provider.name, s.image_description, brief.seed, SIZE), "png")
+    size = SIZES[brief.video.format]
+    paths = {s.index: folder.item("images", item_key(provider.name, s.image_description, brief.seed, size), "png")
              for s in segments}
     todo = [s for s in segments if not paths[s.index].exists()]
     progress = Progress(context, len(segments), "images")
     done = len(segments) - len(todo)
     errors: dict[int, ProviderError] = {}
-    with ThreadPoolExecutor(max_workers=max(1, provider.max_in_flight)) as pool:
-        futures = {pool.submit(provider.generate, s.image_description, brief.seed + s.index, *SIZE,
+    with ThreadPoolExecutor(max_workers=max(1, provider.max_in_flight), thread_name_prefix=step_threads("images")) as pool:
+        futures = {pool.submit(provider.generate, s.image_description, brief.seed + s.index, *size,
                                paths[s.index]): s for s in todo}
         for future in as_completed(futures):
             segment = futures[future]
@@ -93,15 +98,21 @@ def images(context: dg.AssetExecutionContext, brief: Brief, script: Script, imag
     for s in segments:
         if s.index in errors:
             path = folder.path("images", f"placeholder-{s.index:03d}.png")
-            placeholder(path)
+            placeholder(path, size)
             result.append(SegmentImage(segment=s.index, path=folder.rel(path), status="placeholder",
                                        error=str(errors[s.index])))
         else:
             result.append(SegmentImage(segment=s.index, path=folder.rel(paths[s.index]), status="ok"))
+    sheet = contact_sheet([folder.path(i.path) for i in result],
+                          [f"{i.segment}" + (" placeholder" if i.status == "placeholder" else "") for i in result])
     context.add_output_metadata({
         "status": status, "images": len(result), "generated": len(todo) - len(errors),
         "reused": len(segments) - len(todo), "errors": dg.MetadataValue.json(error_list),
-        "provider": provider.name, "first": dg.MetadataValue.path(str(folder.path(result[0].path))),
+        "provider": provider.name, "format": brief.video.format, "size": f"{size[0]}x{size[1]}",
+        "first": dg.MetadataValue.path(str(folder.path(result[0].path))),
+        "contact_sheet": dg.MetadataValue.path(str(save_jpeg(sheet, folder.path("images", "contact-sheet.jpg")))),
+        "preview": dg.MetadataValue.md(markdown_picture(sheet, "contact sheet of the images",
+                                                        f"{len(result)} images, {size[0]}x{size[1]}")),
         **usage.finish(),
     })
     return Images(images=result, status=status)  # type: ignore[arg-type]

@@ -1,12 +1,16 @@
 """The narration asset: every subtitle cue spoken, timed from its real audio, loudness-normalised."""
 
 import shutil
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
 
 import dagster as dg
 
 from pipeline.brief import Brief
 from pipeline.defs.checks import cue_gaps
 from pipeline.defs.common import ASSET_DEFAULTS, failures, step_boundary
+from pipeline.defs.ops.parallel import step_threads
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Cue, Narration, Script
 from pipeline.events.progress import Progress
@@ -21,6 +25,55 @@ PAUSE_AFTER_CUE = 0.25  # seconds of silence after a cue
 PAUSE_AFTER_SEGMENT = 0.6  # after the last cue of a segment
 
 
+def speak_cues(speech_provider: SpeechProvider, brief: Brief, lines: list[tuple[int, str]], paths: list[Path],
+               progress: Progress) -> int:
+    """Speak every cue whose WAV is missing, `speech_provider.concurrency()` at once; how many were spoken.
+
+    Each WAV is kept as soon as it is whole, so a step that stops (a failure, a cancel, a crash) keeps the
+    cues finished before it. On a failure the cues not started are dropped, those under way are finished,
+    and the failure of the first cue in order is raised.
+    """
+    todo: dict[Path, int] = {}  # each missing WAV, with the first cue that says it
+    for n, path in enumerate(paths):
+        if not path.exists():
+            todo.setdefault(path, n)
+    users = Counter(paths)  # a sentence said twice is one WAV
+    done = sum(users[path] for path in users if path not in todo)
+    if done:
+        progress.report(done, f"{done} of {len(lines)} cues already spoken")
+
+    def speak(path: Path, text: str) -> None:
+        tmp = path.with_name(f".{path.name}")
+        speech_provider.synthesize(text, brief.language, brief.video.voice, tmp)
+        tmp.replace(path)
+
+    pool = ThreadPoolExecutor(max_workers=max(1, min(speech_provider.concurrency(), len(todo))),
+                              thread_name_prefix=step_threads("narration"))
+    errors: dict[int, BaseException] = {}
+    stopped = True  # an interrupt (a cancel) does not wait for the cues under way
+    try:
+        futures = {pool.submit(speak, path, lines[n][1]): n for path, n in todo.items()}
+        for future in as_completed(futures):
+            n = futures[future]
+            if future.cancelled():
+                continue
+            if (error := future.exception()) is not None:
+                errors[n] = error
+                for other in futures:
+                    other.cancel()
+                continue
+            done += users[paths[n]]
+            progress.report(done, f"cue {done} of {len(lines)} spoken", scene=f"cue {n}")
+        stopped = False
+    finally:
+        pool.shutdown(wait=not stopped, cancel_futures=True)
+    if errors:
+        n = min(errors)
+        with failures(f"narration cue {n} (segment {lines[n][0]})"):
+            raise errors[n]
+    return len(todo)
+
+
 @dg.asset(group_name="video", check_specs=[dg.AssetCheckSpec("subtitles_cover_narration", asset="narration")],
           **ASSET_DEFAULTS)
 @step_boundary
@@ -32,19 +85,14 @@ def narration(context: dg.AssetExecutionContext, brief: Brief, script: Script, s
     speech_provider = usage.speech(speech_provider)
     voice = speech_provider.voice_id(brief.language, brief.video.voice)
     lines = [(seg.index, text) for seg in script.segments for text in split_cues(seg.text, brief.language)]
+    paths = [folder.item("narration", item_key(speech_provider.name, voice, brief.language, text), "wav")
+             for _, text in lines]
     progress = Progress(context, len(lines) + 1, "cues")  # the track is the last unit
-    parts, spoken = [], 0
-    for n, (segment, text) in enumerate(lines):
-        path = folder.item("narration", item_key(speech_provider.name, voice, brief.language, text), "wav")
-        if not path.exists():
-            tmp = path.with_name(f".{path.name}")
-            with failures(f"narration cue {n} (segment {segment})"):
-                speech_provider.synthesize(text, brief.language, brief.video.voice, tmp)
-            tmp.replace(path)
-            spoken += 1
+    spoken = speak_cues(speech_provider, brief, lines, paths, progress)
+    parts = []
+    for n, (segment, _) in enumerate(lines):
         last_of_segment = n + 1 == len(lines) or lines[n + 1][0] != segment
-        parts.append((path, PAUSE_AFTER_SEGMENT if last_of_segment else PAUSE_AFTER_CUE))
-        progress.report(n + 1, f"cue {n + 1} of {len(lines)} spoken", scene=f"cue {n}")
+        parts.append((paths[n], PAUSE_AFTER_SEGMENT if last_of_segment else PAUSE_AFTER_CUE))
 
     track_key = item_key("track", [str(p.name) for p, _ in parts], [pause for _, pause in parts], LOUDNESS_TARGET,
                          ffmpeg.PEAK_LIMIT)

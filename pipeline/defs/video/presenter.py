@@ -1,5 +1,6 @@
 """The presenter asset: optional avatar clips speaking the video's intro and outro."""
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
@@ -7,6 +8,7 @@ from pydantic import BaseModel
 
 from pipeline.brief import Brief
 from pipeline.defs.common import ASSET_DEFAULTS, failures, step_boundary
+from pipeline.defs.ops.parallel import step_threads
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Script
 from pipeline.events.progress import Progress
@@ -46,23 +48,34 @@ def presenter(context: dg.AssetExecutionContext, brief: Brief, script: Script, a
         return Presenter()
     clips: dict[str, str] = {}
     facts: dict[str, dict] = {}
-    made = 0
     said = presenter_texts(brief, script)
     progress = Progress(context, len(said), "clips")
-    for n, (part, text) in enumerate(said.items()):
-        key = avatar_provider.clip_key(text, brief.language)
-        path = folder.item("presenter", key, "mp4")
-        new = not path.exists()
+    paths = {part: folder.item("presenter", avatar_provider.clip_key(text, brief.language), "mp4")
+             for part, text in said.items()}
+    todo = [part for part in said if not paths[part].exists()]
+
+    def make(part: str) -> None:
         with failures(f"presenter {part}"):
-            if new:
-                with progress.waiting(f"{avatar_provider.name} makes the {part} clip"):
-                    avatar_provider.make_clip(text, brief.language, path)
-            facts[part] = clip_facts(path)
+            usage.avatar(avatar_provider).make_clip(said[part], brief.language, paths[part])
+
+    if todo:  # the clips at the same time: each is mostly the provider's rendering, waited for
+        pool = ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix=step_threads("presenter"))
+        try:
+            with progress.waiting(f"{avatar_provider.name} makes the {' and '.join(todo)} clip"
+                                  f"{'s' if len(todo) > 1 else ''}"):
+                for future in [pool.submit(make, part) for part in todo]:
+                    future.result()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)  # a cancel does not wait for a clip being made
+    for n, part in enumerate(said):
+        with failures(f"presenter {part}"):
+            facts[part] = clip_facts(paths[part])
         progress.report(n + 1, f"{part} clip ready", force=True)
-        if new:
-            made += 1
+        if part in todo:
+            key = paths[part].stem
             usage.record(f"avatar:{key}", Usage(avatar_seconds=facts[part]["seconds"]), avatar_provider.name)
-        clips[part] = folder.rel(path)
+        clips[part] = folder.rel(paths[part])
+    made = len(todo)
     value = Presenter(intro=clips.get("intro"), outro=clips.get("outro"),
                       seconds=round(sum(f["seconds"] for f in facts.values()), 3))
     context.add_output_metadata({

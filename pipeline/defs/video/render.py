@@ -11,35 +11,39 @@ from pipeline.defs.video.presenter import Presenter
 from pipeline.documents import check_logo
 from pipeline.events.progress import Progress
 from pipeline.render import ffmpeg
+from pipeline.render.frame import frame_for, thumbnail_frame
+from pipeline.render.overlays import Logo
+from pipeline.render.previews import STRIP_FRAMES, frame_strip, markdown_picture, save_jpeg
 from pipeline.render.slideshow import RenderRequest, Shot, render_slideshow
-from pipeline.render.thumbnail import SIZE as THUMB_SIZE
-from pipeline.render.thumbnail import compose_thumbnail
+from pipeline.render.thumbnail import ThumbnailStyle, compose_thumbnail
 from pipeline.render.timing import to_srt, to_vtt
 from pipeline.store import atomic_write
+from pipeline.workers.settings import ON_RENDER_QUEUE
 
 FPS = 30
 
 
-@dg.asset(group_name="video", pool="render",
+@dg.asset(group_name="video", pool="render", op_tags=ON_RENDER_QUEUE,
           check_specs=[dg.AssetCheckSpec("video_duration_matches_narration", asset="video")], **ASSET_DEFAULTS)
 @step_boundary
 def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narration: Narration, images: Images,
           presenter: Presenter, files: DataFolder):
-    """1080p30 H.264/AAC MP4 with burned-in subtitles (and presenter clips); SRT and WebVTT beside it."""
+    """H.264/AAC MP4, 30 fps, in the brief's format, subtitles and logo burned in (and presenter clips);
+    SRT and WebVTT beside it."""
     folder = files.project(brief.project_id)
     image_of = {i.segment: folder.path(i.path) for i in images.images}
     moving = brief.video.ken_burns
     shots = [Shot(image=image_of[c.segment], text=c.text, start=c.start, segment=c.segment,
                   motion=moving is True or (isinstance(moving, list) and c.segment in moving))
              for c in narration.cues]
-    try:
-        logo = check_logo(files.root, brief.video.logo, "video.logo") if brief.video.logo else None
-    except ValueError as e:  # the logo changed since the brief was checked
-        raise failure(unreadable(e, "video")) from e
+    logo = brief_logo(brief, files, "video")
     out = folder.path("video.mp4")
+    look = brief.video
+    card = look.title_card_seconds if look.title_card else 0.0
     request = RenderRequest(shots=shots, audio=folder.path(narration.path), total=narration.duration, out=out,
                             work_dir=folder.path("video"), chunk_cache=files.project(brief.project_id).cache_dir("chunks"),
                             language=brief.language, logo=logo, title=script.title, fps=FPS,
+                            frame=frame_for(look.format), title_card_seconds=card,
                             intro=folder.path(presenter.intro) if presenter.intro else None,
                             outro=folder.path(presenter.outro) if presenter.outro else None)
     progress = Progress(context, 1, "frames")
@@ -53,6 +57,7 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
         facts = ffmpeg.media_summary(out)
         if facts.width is None or facts.height is None:
             raise ffmpeg.RenderError(f"{out} has no video stream")
+        strip = frame_strip(out)
     shift = result.intro_seconds  # subtitles start after the presenter's intro
     timeline = [(c.start + shift, c.end + shift, c.text) for c in narration.cues]
     srt = atomic_write(folder.path("video.srt"), to_srt(timeline))
@@ -61,11 +66,17 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
                   frames=facts.frames, width=facts.width, height=facts.height, fps=FPS,
                   size_bytes=out.stat().st_size)
     yield dg.Output(value, metadata={
-        "path": dg.MetadataValue.path(str(out)), "duration_seconds": round(value.duration, 3),
+        "path": dg.MetadataValue.path(str(out)), "subtitles": dg.MetadataValue.path(str(srt)),
+        "duration_seconds": round(value.duration, 3),
         "frames": value.frames, "stills": result.stills, "stills_encoded": result.stills_encoded,
         "presenter_seconds": round(result.intro_seconds + result.outro_seconds, 3),
         "moving_segments": result.motion_segments,
         "size_mb": round(value.size_bytes / 1e6, 2), "codecs": f"{facts.video_codec}/{facts.audio_codec}",
+        "format": look.format, "size": f"{value.width}x{value.height}",
+        "frame_strip": dg.MetadataValue.path(str(save_jpeg(strip, folder.path("video", "frames.jpg")))),
+        "preview": dg.MetadataValue.md(markdown_picture(
+            strip, "frames of the video", f"{STRIP_FRAMES} frames at evenly spaced times, "
+            f"{value.width}x{value.height}, {value.duration:.1f} s")),
     })
     expected_seconds = narration.duration + result.intro_seconds + result.outro_seconds
     expected_frames = round(narration.duration * FPS) + round((result.intro_seconds + result.outro_seconds) * FPS)
@@ -77,18 +88,51 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
         "narration_seconds": narration.duration, "expected_seconds": round(expected_seconds, 3)})
 
 
+def brief_logo(brief: Brief, files: DataFolder, where: str) -> Logo | None:
+    """The brief's logo as the renderer draws it, checked again (it may have changed since the brief was)."""
+    if not brief.video.logo:
+        return None
+    try:
+        path = check_logo(files.root, brief.video.logo, "video.logo")
+    except ValueError as e:
+        raise failure(unreadable(e, where)) from e
+    return Logo(path, brief.video.logo_position, brief.video.logo_size, brief.video.logo_opacity)
+
+
+def thumbnail_style(brief: Brief, files: DataFolder) -> ThumbnailStyle:
+    """The brief's thumbnail settings as the renderer takes them."""
+    settings = brief.thumbnail
+
+    def rgb(color: str) -> tuple[int, int, int]:
+        return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
+
+    try:
+        face = settings.font_face(files.root)
+    except ValueError as e:  # the font file went away since the brief was checked
+        raise failure(unreadable(e, "thumbnail")) from e
+    return ThumbnailStyle(font=face, color=rgb(settings.color), outline=rgb(settings.outline_color),
+                          shade=rgb(settings.shade_color), position=settings.position)
+
+
 @dg.asset(group_name="video", **ASSET_DEFAULTS)
 @step_boundary
 def thumbnail(context: dg.AssetExecutionContext, brief: Brief, script: Script, images: Images,
               files: DataFolder) -> Thumbnail:
-    """1280x720 JPEG: the first good image with the title set over it."""
+    """JPEG cover: 1280x720 (16:9), 1080x1920 (9:16) or 1080x1080 (1:1), the first good image with the title."""
     folder = files.project(brief.project_id)
     first = next((i for i in images.images if i.status == "ok"), images.images[0])
+    frame = thumbnail_frame(brief.video.format)
+    logo = brief_logo(brief, files, "thumbnail") if brief.thumbnail.logo else None
     with failures("thumbnail"):
-        picture = compose_thumbnail(folder.path(first.path), script.title, brief.language)
+        picture = compose_thumbnail(folder.path(first.path), script.title, brief.language, frame,
+                                    thumbnail_style(brief, files), logo)
     path = folder.path("thumbnail.jpg")
     tmp = path.with_name(".thumbnail.tmp.jpg")
     picture.save(tmp, "JPEG", quality=90)
     tmp.replace(path)
-    context.add_output_metadata({"path": dg.MetadataValue.path(str(path)), "title": script.title})
-    return Thumbnail(path=folder.rel(path), width=THUMB_SIZE[0], height=THUMB_SIZE[1])
+    context.add_output_metadata({
+        "path": dg.MetadataValue.path(str(path)), "title": script.title, "format": brief.video.format,
+        "size": f"{frame.width}x{frame.height}",
+        "preview": dg.MetadataValue.md(markdown_picture(picture, "the thumbnail", f"{frame.width}x{frame.height}")),
+    })
+    return Thumbnail(path=folder.rel(path), width=frame.width, height=frame.height)
