@@ -4,15 +4,14 @@ import pytest
 
 from pipeline.cli.projects import launch_brief
 from pipeline.launch.client import PipelineClient
-from pipeline_tests.defs.briefs import small_brief
-from pipeline_tests.distributed.test_workers import _workers
+from pipeline_tests.distributed.test_workers import _brief, _workers
 
 pytestmark = pytest.mark.distributed
 
 
 def test_a_project_runs_over_rabbitmq(rabbit_cluster):
     client = PipelineClient()
-    brief = small_brief("dist-rabbit", stop_at="script")
+    brief = _brief("dist-rabbit", stop_at="script")
     run_id = launch_brief(client, brief, brief.stop_at)
     assert client.wait(run_id, timeout=300)["status"] == "SUCCESS"
     assert set(_workers(rabbit_cluster, run_id).values()) == {"w1@host-r"}

@@ -29,6 +29,12 @@ STEPS = (dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.Da
          dg.DagsterEventType.STEP_UP_FOR_RETRY)
 
 
+def _brief(project: str, **changes):
+    """A small project of its own words: its cues are never answered by another test's cached speech."""
+    prompt = f"The keeper of the {project.replace('-', ' ')} archive finds a letter that was never sent."
+    return small_brief(project, prompt=prompt, **changes)
+
+
 def _records(cluster, run_id: str) -> list:
     with cluster.instance() as instance:
         return instance.get_records_for_run(run_id).records
@@ -73,7 +79,7 @@ def _started_on(cluster, run_id: str, step: str) -> str | None:
 
 def test_a_project_runs_on_both_workers_renders_on_the_render_queue_and_projects_once(cluster, speech_api):
     client = PipelineClient()
-    brief = small_brief("dist-whole")
+    brief = _brief("dist-whole")
     run_id = launch_brief(client, brief, None)
     assert client.wait(run_id, timeout=400)["status"] == "SUCCESS"
 
@@ -107,7 +113,7 @@ def test_a_project_runs_on_both_workers_renders_on_the_render_queue_and_projects
 
 def test_one_run_per_project_holds_on_every_route(cluster):
     client = PipelineClient()
-    brief = small_brief("dist-once", stop_at="outline")
+    brief = _brief("dist-once", stop_at="outline")
     first = launch_brief(client, brief, brief.stop_at)
     with pytest.raises(ClientError, match=f"already has run {first}"):
         launch_brief(client, brief, brief.stop_at)  # the client refuses before creating anything
@@ -124,7 +130,7 @@ def _wait_for_step_start(cluster, run_id: str, step: str, timeout: float = 200) 
 
 def test_cancel_ends_canceled_within_seconds_never_retried_items_kept(cluster, speech_api):
     client = PipelineClient()
-    brief = small_brief("dist-cancel")
+    brief = _brief("dist-cancel")
     run_id = launch_brief(client, brief, None)
     _wait_for_step_start(cluster, run_id, "narration")
     files = ProjectFiles(cluster.shared, brief.project_id)
@@ -145,9 +151,26 @@ def test_cancel_ends_canceled_within_seconds_never_retried_items_kept(cluster, s
         (dg.DagsterEventType.STEP_START, "video") not in kinds
 
 
+def test_provider_limits_hold_for_the_deployment_not_per_worker(cluster, speech_api):
+    """PIPELINE_SPEECH_MAX_IN_FLIGHT=1: two narrations on two workers still send one request at a time."""
+    client = PipelineClient()
+    speech_api.peak = 0
+    speech_api.delay = 1.5  # each narration lasts longer than the runs' stagger, so they overlap
+    briefs = [_brief(f"dist-limit-{n}", stop_at="narration") for n in range(2)]
+    try:
+        runs = [launch_brief(client, b, b.stop_at) for b in briefs]
+        assert [client.wait(r, timeout=400)["status"] for r in runs] == ["SUCCESS", "SUCCESS"]
+    finally:
+        speech_api.delay = SPEECH_DELAY
+    spans = [_spans(cluster, r)["narration"] for r in runs]
+    nodes = {_workers(cluster, r)["narration"] for r in runs}
+    assert spans[0][0] < spans[1][1] and spans[1][0] < spans[0][1] and len(nodes) == 2, (spans, nodes)
+    assert speech_api.peak == 1
+
+
 def test_a_killed_worker_loses_no_finished_item_and_the_project_finishes(cluster, speech_api):
     client = PipelineClient()
-    brief = small_brief("dist-kill")
+    brief = _brief("dist-kill")
     seen_before = len(speech_api.seen)
     run_id = launch_brief(client, brief, None)
     _wait_for_step_start(cluster, run_id, "narration")
@@ -174,7 +197,7 @@ def test_a_killed_worker_loses_no_finished_item_and_the_project_finishes(cluster
 
 def test_a_batch_of_twenty_text_projects_across_workers_one_failing(cluster):
     client = PipelineClient()
-    briefs = [small_brief(f"dist-batch-{n:02d}", stop_at="manuscript",
+    briefs = [_brief(f"dist-batch-{n:02d}", stop_at="manuscript",
                           **({"budget": {"tokens": 1}} if n == 7 else {})) for n in range(20)]
     runs = {b.project_id: launch_brief(client, b, b.stop_at) for b in briefs}
     outcome = {p: client.wait(r, timeout=900)["status"] for p, r in runs.items()}
@@ -186,20 +209,3 @@ def test_a_batch_of_twenty_text_projects_across_workers_one_failing(cluster):
     assert nodes == {"w1@host-a", "w2@host-b"}
     failed = final_entry(redis_client(), "dist-batch-07", runs["dist-batch-07"])
     assert failed["type"] == "task_failed" and failed["error_code"] == "BUDGET_EXCEEDED"
-
-
-def test_provider_limits_hold_for_the_deployment_not_per_worker(cluster, speech_api):
-    """PIPELINE_SPEECH_MAX_IN_FLIGHT=1: two narrations on two workers still send one request at a time."""
-    client = PipelineClient()
-    speech_api.peak = 0
-    speech_api.delay = 1.5  # each narration lasts longer than the runs' stagger, so they overlap
-    briefs = [small_brief(f"dist-limit-{n}", stop_at="narration") for n in range(2)]
-    try:
-        runs = [launch_brief(client, b, b.stop_at) for b in briefs]
-        assert [client.wait(r, timeout=400)["status"] for r in runs] == ["SUCCESS", "SUCCESS"]
-    finally:
-        speech_api.delay = SPEECH_DELAY
-    spans = [_spans(cluster, r)["narration"] for r in runs]
-    nodes = {_workers(cluster, r)["narration"] for r in runs}
-    assert spans[0][0] < spans[1][1] and spans[1][0] < spans[0][1] and len(nodes) == 2, (spans, nodes)
-    assert speech_api.peak == 1
