@@ -67,6 +67,9 @@ def celery_config() -> dict:
         "task_track_started": True,  # a started task names its worker: how a lost worker is noticed
         "task_acks_late": False,  # a lost worker's step is submitted again by the run worker, not redelivered
         "worker_prefetch_multiplier": 1,
+        # an early-acked task frees the prefetch slot, so a busy worker would reserve the next step while an
+        # idle one waits: take a task only when a pool process is free (Redis brokers; ignored on AMQP)
+        "worker_disable_prefetch": True,
         "result_expires": 86400,
         "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,

@@ -155,8 +155,10 @@ def test_provider_limits_hold_for_the_deployment_not_per_worker(cluster, speech_
     """PIPELINE_SPEECH_MAX_IN_FLIGHT=1: two narrations on two workers still send one request at a time."""
     client = PipelineClient()
     speech_api.peak = 0
-    speech_api.delay = 1.5  # each narration lasts longer than the runs' stagger, so they overlap
+    speech_api.delay = 4.0  # each narration lasts longer than the stagger of the runs, so they overlap
     briefs = [_brief(f"dist-limit-{n}", stop_at="narration") for n in range(2)]
+    ready = [launch_brief(client, b, "script") for b in briefs]  # the text first, so both narrations start together
+    assert [client.wait(r, timeout=400)["status"] for r in ready] == ["SUCCESS", "SUCCESS"]
     try:
         runs = [launch_brief(client, b, b.stop_at) for b in briefs]
         assert [client.wait(r, timeout=400)["status"] for r in runs] == ["SUCCESS", "SUCCESS"]
