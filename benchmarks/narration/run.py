@@ -2,7 +2,7 @@
 ways piper can use the cores.
 
     .venv/bin/python benchmarks/narration/run.py [--brief examples/novel-en.yaml] [--rounds 3]
-        [--only asset,engines]
+        [--only asset,engines,hosted] [--latency 0.8]
 
 The brief's script is written once (offline text) into a folder of its own. `asset`: each round
 materialises `narration` from a fresh copy of that folder (no cue spoken yet), once per method, in
@@ -11,6 +11,9 @@ turn, each in a fresh subprocess (the model is loaded as a run worker loads it):
               threads), one cue after another
   sequential  the seeded voice (pipeline/providers/seeded_piper.py), one cue after another
   parallel    the seeded voice, one cue per core at once (the default)
+`hosted`: the same over a loopback OpenAI-compatible `/audio/speech` that answers each cue after
+`--latency` seconds, as a hosted voice does: `MAX_IN_FLIGHT` 1 (one cue after another, as before)
+and 4 (the default).
 `engines` (English only): the script's cue texts synthesised without the asset, one way per
 subprocess, to choose how piper uses the cores: onnxruntime's own threads, Python threads sharing
 one session, or processes with a session each.
@@ -35,6 +38,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 METHODS = ("before", "sequential", "parallel")
+HOSTED = ("hosted-1", "hosted-4")  # MAX_IN_FLIGHT of the speech role
 # (label, voice, onnxruntime threads per call (0: its default, one per core), how many at once, processes?)
 ENGINES = [("piper's session, sequential (before)", "stock", 0, 1, False),
            ("seeded, onnxruntime threads, sequential", "seeded", 0, 1, False),
@@ -52,7 +56,7 @@ def _cpu() -> float:
 
 # ---------------------------------------------------------------- workers (one per subprocess)
 
-def _asset(method: str, data_dir: Path, brief_path: Path) -> dict:
+def _asset(method: str, data_dir: Path, brief_path: Path, url: str = "") -> dict:
     import dagster as dg
 
     from pipeline.brief import load_brief
@@ -68,7 +72,14 @@ def _asset(method: str, data_dir: Path, brief_path: Path) -> dict:
                 _stock_voice(0).synthesize_wav(text, w)
 
     brief = load_brief(brief_path)
-    speech = {"before": Before(threads=1), "sequential": OfflineSpeech(threads=1), "parallel": OfflineSpeech()}[method]
+    if method.startswith("hosted-"):
+        from pipeline.providers.openai_compat import OpenAISpeech
+
+        speech = OpenAISpeech(base_url=url, data_dir=str(data_dir), response_cache=False,
+                              max_in_flight=int(method.split("-")[1]))
+    else:
+        speech = {"before": Before(threads=1), "sequential": OfflineSpeech(threads=1),
+                  "parallel": OfflineSpeech()}[method]
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("projects", [brief.project_id])
     resources = {**build_resources(data_dir), "speech_provider": speech}
@@ -150,6 +161,35 @@ def _children_cpu_now(pool: ProcessPoolExecutor) -> float:
 
 # ---------------------------------------------------------------- the parent
 
+def _hosted_voice(latency: float):
+    """A loopback /v1/audio/speech answering a 16-bit mono WAV (0.35 s a word) after `latency` seconds."""
+    import struct
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Voice(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            words = len(json.loads(self.rfile.read(int(self.headers["Content-Length"])))["input"].split())
+            time.sleep(latency)
+            samples = b"\x00\x01" * int(24000 * max(0.4, 0.35 * words))
+            body = (struct.pack("<4sI4s", b"RIFF", 36 + len(samples), b"WAVE")
+                    + struct.pack("<4sIHHIIHH", b"fmt ", 16, 1, 1, 24000, 48000, 2, 16)
+                    + struct.pack("<4sI", b"data", len(samples)) + samples)
+            self.send_response(200)
+            self.send_header("Content-Type", "audio/wav")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:  # noqa: ANN002 - quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Voice)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def _worker(*args: str) -> dict:
     out = subprocess.run([sys.executable, __file__, "--worker", *args], cwd=ROOT, check=True, capture_output=True,
                          text=True, env={**os.environ, "PIPELINE_EVENTS": "off"})
@@ -195,12 +235,13 @@ def main() -> None:
     parser.add_argument("--brief", type=Path, default=ROOT / "examples" / "novel-en.yaml")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", default="asset,engines")
+    parser.add_argument("--latency", type=float, default=0.8, help="seconds a hosted voice takes per cue")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         kind, *rest = args.worker
         if kind == "asset":
-            print(json.dumps(_asset(rest[0], Path(rest[1]), Path(rest[2]))))
+            print(json.dumps(_asset(rest[0], Path(rest[1]), Path(rest[2]), *rest[3:])))
         else:
             print(json.dumps(_engine(int(rest[0]), json.loads(Path(rest[1]).read_text()))))
         return
@@ -212,39 +253,43 @@ def main() -> None:
         script = _script(brief, folder)
         texts = _cue_texts(script, brief)
         print(f"{brief.name}: {len(texts)} cues, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}", flush=True)
-        asset: dict[str, list[dict]] = {m: [] for m in METHODS}
+        methods = (METHODS if "asset" in parts else ()) + (HOSTED if "hosted" in parts else ())
+        asset: dict[str, list[dict]] = {m: [] for m in methods}
+        server = _hosted_voice(args.latency) if "hosted" in parts else None
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1" if server else ""
         engines: dict[int, list[dict]] = {n: [] for n in range(len(ENGINES))}
         (folder / "texts.json").write_text(json.dumps(texts))
         for n in range(args.rounds):
-            if "asset" in parts:
-                for method in METHODS:
-                    data = folder / f"{method}-{n}"
-                    shutil.copytree(script, data)
-                    asset[method].append(_worker("asset", method, str(data), str(brief)))
-                    shutil.rmtree(data)
-                    r = asset[method][-1]
-                    print(f"round {n + 1} asset {method}: {r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU, "
-                          f"load {os.getloadavg()[0]:.1f}", flush=True)
+            for method in methods:
+                data = folder / f"{method}-{n}"
+                shutil.copytree(script, data)
+                asset[method].append(_worker("asset", method, str(data), str(brief), url))
+                shutil.rmtree(data)
+                r = asset[method][-1]
+                print(f"round {n + 1} asset {method}: {r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU, "
+                      f"load {os.getloadavg()[0]:.1f}", flush=True)
             if "engines" in parts and "en" in brief.name:
                 for e in engines:
                     engines[e].append(_worker("engine", str(e), str(folder / "texts.json")))
                     r = engines[e][-1]
                     print(f"round {n + 1} engine {ENGINES[e][0]}: {r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU",
                           flush=True)
-    if asset["before"]:
-        base = _median(asset["before"], "wall")
-        print("\n| method | cues | wall s | CPU s | audio s | before / wall |\n|---|---:|---:|---:|---:|---:|")
+    if asset:
+        base = _median(next(iter(asset.values())), "wall")
+        print("\n| method | cues | wall s | CPU s | audio s | first / wall |\n|---|---:|---:|---:|---:|---:|")
         for method, runs in asset.items():
             print(f"| {method} ({runs[0]['threads']} at once) | {runs[0]['cues']} | {_median(runs, 'wall'):.1f} | "
                   f"{_median(runs, 'cpu'):.1f} | {_median(runs, 'audio_seconds'):.1f} | "
                   f"{base / _median(runs, 'wall'):.2f}x |")
+    if server is not None:
+        server.shutdown()
     if engines[0]:
         base = _median(engines[0], "wall")
         print("\n| how | wall s | CPU s | audio s | realtime | first / wall |\n|---|---:|---:|---:|---:|---:|")
         for e, runs in engines.items():
-            print(f"| {ENGINES[e][0]} | {_median(runs, 'wall'):.1f} | {_median(runs, 'cpu'):.1f} | "
-                  f"{_median(runs, 'audio_seconds'):.1f} | {_median(runs, 'audio_seconds') / _median(runs, 'wall'):.0f}x | "
-                  f"{base / _median(runs, 'wall'):.2f}x |")
+            wall, audio = _median(runs, "wall"), _median(runs, "audio_seconds")
+            print(f"| {ENGINES[e][0]} | {wall:.1f} | {_median(runs, 'cpu'):.1f} | {audio:.1f} | {audio / wall:.0f}x | "
+                  f"{base / wall:.2f}x |")
     print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
