@@ -4,8 +4,10 @@ No import-time side effects, so the benchmarks use them too (pipeline_tests/conf
 test session's Redis prefix; this module does not).
 """
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -110,7 +112,8 @@ class DagsterServices:
                    and e["locationOrLoadError"]["__typename"] == "RepositoryLocation" for e in entries)
 
     def stop(self) -> None:
-
+        """Also the code servers they started, which otherwise outlive them until a heartbeat times out."""
+        children = [c for p in self.procs for c in descendants(p.pid)]
         for proc in self.procs:
             proc.terminate()
         for proc in self.procs:
@@ -119,6 +122,25 @@ class DagsterServices:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (children, their children, ...)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            for child in map(int, (task / "children").read_text().split()):
+                found += [child, *descendants(child)]
+    return found
 
 
 def dagster_yaml_for_tests(home: Path) -> None:

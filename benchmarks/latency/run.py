@@ -57,34 +57,12 @@ INHERITED_OUT = ("DAGSTER_HOME", "DAGSTER_POSTGRES_URL", "REDIS_URL", "OPENAI_AP
 
 
 class Services(DagsterServices):
-    """DagsterServices on the project's dagster.yaml as deployed; stopping also ends the code servers they started."""
+    """DagsterServices on the project's dagster.yaml as deployed."""
 
     def start(self) -> None:
         self.home.mkdir(parents=True)
         shutil.copy(ROOT / "dagster.yaml", self.home / "dagster.yaml")
         super().start()
-
-    def stop(self) -> None:
-        children = [c for p in self.procs for c in descendants(p.pid)]
-        super().stop()
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-
-def descendants(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):
-            for child in map(int, (task / "children").read_text().split()):
-                found += [child, *descendants(child)]
-    return found
 
 
 def project_brief(project_id: str, args: argparse.Namespace) -> Brief:

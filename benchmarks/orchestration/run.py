@@ -15,7 +15,6 @@ import argparse
 import contextlib
 import os
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -54,29 +53,6 @@ class Services(DagsterServices):
         with dg.DagsterInstance.get():  # create the storage first, or webserver and daemon race to (SQLite)
             pass
         super().start()
-
-    def stop(self) -> None:
-        """Also the code servers they started, which otherwise outlive them until a heartbeat times out."""
-        children = [c for p in self.procs for c in descendants(p.pid)]
-        super().stop()
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-
-def descendants(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):
-            for child in map(int, (task / "children").read_text().split()):
-                found += [child, *descendants(child)]
-    return found
 
 
 def pct(values: list[float], q: float) -> float:

@@ -28,8 +28,16 @@ def _checked(args: argparse.Namespace) -> tuple[list[str], str, Path]:
     if not data or not Path(data).is_dir():
         raise settings.SettingsError(f"{DATA_DIR_ENV}={data!r} is not a folder: point it at the shared path "
                                      "(the same path the daemon's host uses)")
+    if args.scratch is not None and not args.scratch.strip():
+        raise settings.SettingsError("--scratch '': name a local folder, or leave it out for the system's")
     scratch = Path(args.scratch or tempfile.gettempdir()).resolve()
-    scratch.mkdir(parents=True, exist_ok=True)
+    if scratch == Path(data).resolve() or Path(data).resolve() in scratch.parents:
+        raise settings.SettingsError(f"--scratch {args.scratch!r} is inside {DATA_DIR_ENV}: the scratch folder is "
+                                     "the worker's own and may vanish, the data folder is shared")
+    try:
+        scratch.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise settings.SettingsError(f"--scratch {args.scratch!r}: cannot be a folder here ({e.strerror})") from None
     return queues, f"{args.name}@{socket.gethostname()}", scratch
 
 

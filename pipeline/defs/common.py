@@ -236,17 +236,26 @@ def step_boundary(body: F) -> F:
 
         return failures(name, folder, canceling, last=True)
 
+    from pipeline.defs.ops.parallel import in_body  # a cancel lands in the body only, never in Dagster's handling
+
     if inspect.isgeneratorfunction(body):
         @functools.wraps(body)
         def steps(*args: Any, **kwargs: Any) -> Iterator[Any]:
             with boundary(args, kwargs):
-                yield from body(*args, **kwargs)
+                outputs = body(*args, **kwargs)
+                while True:
+                    with in_body():  # while Dagster handles a yielded output, the body is not running
+                        try:
+                            item = next(outputs)
+                        except StopIteration:
+                            return
+                    yield item
 
         return steps  # type: ignore[return-value]
 
     @functools.wraps(body)
     def step(*args: Any, **kwargs: Any) -> Any:
-        with boundary(args, kwargs):
+        with boundary(args, kwargs), in_body():
             return body(*args, **kwargs)
 
     return step  # type: ignore[return-value]

@@ -9,7 +9,8 @@ from pipeline.workers import settings
 @pytest.fixture
 def env(monkeypatch, tmp_path):
     monkeypatch.setenv("DAGSTER_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/unused")
-    monkeypatch.setenv("PIPELINE_DATA_DIR", str(tmp_path))
+    (tmp_path / "data").mkdir()
+    monkeypatch.setenv("PIPELINE_DATA_DIR", str(tmp_path / "data"))
     return monkeypatch
 
 
@@ -22,11 +23,19 @@ def env(monkeypatch, tmp_path):
     (["--concurrency", "0"], None, "--concurrency 0"),
     ([], "DAGSTER_POSTGRES_URL", "DAGSTER_POSTGRES_URL is not set"),
     ([], "PIPELINE_DATA_DIR", "PIPELINE_DATA_DIR='' is not a folder"),
+    (["--scratch", ""], None, "--scratch '': name a local folder"),
+    (["--scratch", "{file}"], None, "cannot be a folder here"),
+    (["--scratch", "{data}/tmp"], None, "is inside PIPELINE_DATA_DIR"),
+    (["--scratch", "{data}/x/../tmp"], None, "is inside PIPELINE_DATA_DIR"),
 ])
-def test_a_worker_with_bad_settings_says_which_and_starts_nothing(env, capsys, argv, unset, message):
+def test_a_worker_with_bad_settings_says_which_and_starts_nothing(env, capsys, tmp_path, argv, unset, message):
+    (tmp_path / "a-file").write_bytes(b"\xff\xfe not a folder")
+    argv = [a.format(file=tmp_path / "a-file", data=tmp_path / "data") for a in argv]
     if unset:
         env.delenv(unset)
+    before = sorted(tmp_path.rglob("*"))
     assert main(["worker", *argv]) == 2
+    assert sorted(tmp_path.rglob("*")) == before, "a refused worker creates nothing"
     err = capsys.readouterr().err
     assert err.startswith("error [SETTINGS_INVALID] ") and message in err and err.count("\n") == 1, err
 

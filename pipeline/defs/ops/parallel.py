@@ -10,12 +10,15 @@ retries, pools), the main thread yields every event and tells it what happened; 
 
 Cancel: the run worker's interrupt is only noted by Dagster (captured), and a thread cannot take a
 signal, so the main thread raises DagsterExecutionInterruptedError inside every running step
-thread; the assets' boundary fails the step without retry (dagster#15026), as in-process.
+thread, but only while that thread runs an asset body (`in_body`, entered by the assets' boundary);
+a thread in Dagster's own output handling gets it when it next enters the body, or finishes its
+step. The boundary then fails the step without retry (dagster#15026), as in-process.
 Python logging: a step's handler takes the records of its own threads only, so concurrent steps
 never see each other's provider log lines; a thread pool a step starts names its threads with
 `step_threads(step)` (a thread of no step logs to every running step).
 """
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -74,6 +77,28 @@ class _OwnThread(logging.Filter):
         return owner in (None, self.step_key)
 
 
+_bodies: set[int] = set()  # threads running an asset body
+_pending: set[int] = set()  # threads a cancel is waiting for
+_cancel = threading.Lock()
+
+
+@contextlib.contextmanager
+def in_body() -> Iterator[None]:
+    """An asset body runs in this `with`: the only place a cancel is raised in a step thread."""
+    ident = threading.get_ident()
+    with _cancel:
+        _bodies.add(ident)
+        waiting = ident in _pending
+        _pending.discard(ident)
+    try:
+        if waiting:
+            raise dg.DagsterExecutionInterruptedError()
+        yield
+    finally:
+        with _cancel:
+            _bodies.discard(ident)
+
+
 class StepThread(threading.Thread):
     """Runs one step's event sequence, handing each event to the main thread through `events`."""
 
@@ -97,14 +122,21 @@ class StepThread(threading.Thread):
         except BaseException:  # noqa: BLE001 - handed to the main thread, which raises it there
             self.events.put((key, _Raised(sys.exc_info())))
         finally:
+            with _cancel:
+                _pending.discard(threading.get_ident())
             _OwnThread.steps.pop(threading.get_ident(), None)
             if handler is not None:
                 handler.__dict__.pop("filter", None)
             self.events.put((key, _DONE))
 
     def interrupt(self) -> None:
-        """Raise DagsterExecutionInterruptedError in the step's thread, at its next Python instruction."""
-        if self.ident is not None and self.is_alive():
+        """Raise DagsterExecutionInterruptedError in the step's asset body: now, or when it next enters one."""
+        if self.ident is None or not self.is_alive():
+            return
+        with _cancel:
+            if self.ident not in _bodies:
+                _pending.add(self.ident)
+                return
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.ident),
                                                        ctypes.py_object(dg.DagsterExecutionInterruptedError))
 
