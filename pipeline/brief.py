@@ -18,11 +18,12 @@ from pydantic import (
 from pipeline.defs.text.models import Outline
 from pipeline.documents import UnreadableDocument, check_logo, read_context_file, read_document, resolve_data_path
 from pipeline.ids import owner_problem, project_id_problem
+from pipeline.media import MediaSettings
 from pipeline.rules.script import most_segments
 from pipeline.stages import STAGES
 
 # Brief fields that change no text: left out of the text checkpoints' keys, so editing them reuses chapters.
-NOT_TEXT_FIELDS = frozenset({"presenter", "publish", "budget", "verbose", "owner"})
+NOT_TEXT_FIELDS = frozenset({"presenter", "publish", "budget", "verbose", "owner", "media"})
 LANGUAGES = ("en", "zh")
 MAX_PROMPT_CHARS = 4000
 MAX_CONTEXT_CHARS = 20000
@@ -265,6 +266,7 @@ class Brief(BaseModel):
     presenter: PresenterSettings = Field(default_factory=PresenterSettings)
     publish: PublishSettings = Field(default_factory=PublishSettings)
     budget: Budget = Field(default_factory=Budget)
+    media: MediaSettings = Field(default_factory=MediaSettings)  # the user's images and clips (pipeline/media.py)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     # Who runs see and say: one log line per provider call; the owner when the launch names none.
     verbose: bool = Field(default=False, description="log one line per provider call (role, model, latency, "
@@ -316,6 +318,9 @@ class Brief(BaseModel):
             raise ValueError("source_text is only for kind 'video'")
         if self.outline is not None and self.kind == "video":
             raise ValueError("an outline cannot be given for kind 'video'")
+        self.media.check_range(most_segments(self.video.total_max_seconds, self.video.segment_min_seconds),
+                               f"a script of at most {self.video.total_max_seconds} s in segments of at least "
+                               f"{self.video.segment_min_seconds} s")
         data_dir = (info.context or {}).get("data_dir")
         if data_dir is not None:
             for number, item in enumerate(self.context):
@@ -324,6 +329,7 @@ class Brief(BaseModel):
             if self.video.logo:
                 check_logo(data_dir, self.video.logo, "video.logo")
             self.thumbnail.check_font(data_dir, self.language)
+            self.media.check_files(data_dir)
         return self
 
     @property

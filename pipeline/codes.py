@@ -6,7 +6,7 @@ Codes never change meaning once released; new classes get new codes.
 
 from dataclasses import dataclass
 
-ROLES = ("text", "speech", "images", "avatar", "publisher")
+ROLES = ("text", "speech", "images", "avatar", "publisher", "footage")
 # provider failure kinds: (meaning, retried by the step's RetryPolicy)
 KINDS = {
     "auth": ("the provider refused the credentials (401/403)", False),

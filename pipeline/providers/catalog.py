@@ -13,6 +13,7 @@ import dagster as dg
 from pipeline.providers import env
 from pipeline.providers.avatar import NoAvatar
 from pipeline.providers.did import DidAvatar
+from pipeline.providers.footage import NoFootage, PexelsFootage, PixabayFootage
 from pipeline.providers.images import ProceduralImages
 from pipeline.providers.offline_text import OfflineText
 from pipeline.providers.openai_compat import OpenAIImages, OpenAISpeech, OpenAIText
@@ -77,6 +78,8 @@ ROLES: dict[str, Role] = {role.name: role for role in (
     Role("avatar", "avatar_provider", "avatar provider", {"none": NoAvatar, "did": DidAvatar},
          Quota("avatar_seconds", "seconds", "PIPELINE_QUOTA_AVATAR")),
     Role("publisher", "publisher", "publisher", {"local": LocalPublisher, "youtube": YouTubePublisher}),
+    Role("footage", "footage_provider", "footage provider",
+         {"none": NoFootage, "pexels": PexelsFootage, "pixabay": PixabayFootage}),
 )}
 
 

@@ -19,6 +19,7 @@ from pipeline.render import ffmpeg
 from pipeline.render.clips import join_audio, prepare_clip
 from pipeline.render.ffmpeg import RenderError
 from pipeline.render.fonts import font_key
+from pipeline.render.footage import mix_clip_sound, piece_key, render_clip_piece
 from pipeline.render.frame import Frame, frame_for
 from pipeline.render.h264 import split_access_units
 from pipeline.render.overlays import Logo, frame_with_logo, place_logo
@@ -125,6 +126,8 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
         silence = np.zeros(0, np.int16)
         audio_in = join_audio([c.audio if c else silence for c in clips], request.audio,
                               request.work_dir / "audio-with-presenter.wav")
+    audio_in = mix_clip_sound(pieces, audio_in, request.work_dir, request.chunk_cache, request.fps,
+                              len(clips[0].units) / request.fps if clips[0] else 0.0)  # clips' own sound, if kept
     audio_out = request.chunk_cache / f"{item_key('aac', RENDER_VERSION, file_digest(audio_in))}.m4a"
     audio = None
     if not audio_out.exists():  # a re-render whose narration did not change reuses the encoded track
@@ -133,7 +136,11 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
     try:
         _encode_chunks(request, frame, missing, work)
         for piece in moving:
-            _render_motion(request, frame, piece, work)
+            if piece.clip is not None:  # a video clip fills the segment (render/footage.py)
+                render_clip_piece(piece, request.chunk_cache / f"{piece.key}.h264", request.work_dir, frame,
+                                  request.language, request.logo, request.title, request.fps, CHUNK_FRAMES, work)
+            else:
+                _render_motion(request, frame, piece, work)
         stream = _assemble(request, pieces, clips, work)
         if audio is not None:
             audio.wait(lambda t: work.at(0, f"encoding the narration's audio ({t.elapsed:.0f} s)"))
@@ -155,7 +162,7 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
     work.report(work.total, work.total, f"rendered {total_frames} frames")
     return RenderResult(path=request.out, frames=total_frames, stills=len(set(keys)),
                         stills_encoded=len(missing), encoded_frames=len(missing) * CHUNK_FRAMES,
-                        motion_segments=sum(1 for p in pieces if p.motion),
+                        motion_segments=sum(1 for p in pieces if p.motion and p.clip is None),
                         intro_seconds=extra[0], outro_seconds=extra[1])
 
 
@@ -200,7 +207,10 @@ def _pieces(request: RenderRequest, spans: list[int], digest, logo_key: str | No
     for piece in pieces:
         shot = piece.shots[0]
         title = request.title if piece.titled else None
-        if piece.motion:
+        if piece.clip is not None:
+            piece.key = piece_key(RENDER_VERSION, CHUNK_FRAMES, frame, request.fps, digest(piece.clip.path), piece,
+                                  request.language, font, logo_key, title)
+        elif piece.motion:
             piece.key = item_key("motion", RENDER_VERSION, CHUNK_FRAMES, frame, request.fps,
                                  digest(shot.image), [(s.text, n) for s, n in zip(piece.shots, piece.spans)],
                                  request.language, font, logo_key, title, piece.titled)

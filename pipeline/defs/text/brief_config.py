@@ -23,6 +23,7 @@ from pipeline.brief import (
     VideoSettings,
 )
 from pipeline.defs.text.models import Character, ChapterPlan, Outline, StoryBible
+from pipeline.media import MediaItem, MediaSettings
 from pipeline.stages import STAGES
 
 Stage = enum.Enum("Stage", {s: s for s in STAGES})  # optional, so an Enum: Dagster config takes no optional Literal
@@ -95,6 +96,23 @@ class ContextItemConfig(dg.Config):
     file: str | None = Field(default=None, description="a UTF-8 file under the data folder (or give text)")
 
 
+class MediaItemConfig(dg.Config):
+    file: str = Field(description="an image or a video clip under the data folder")
+    segment: int | None = Field(default=None, description="the segment it fills (from 0); default: the next "
+                                                          "segment no file names, in order")
+    fit: Literal["cover", "contain"] = Field(default="cover", description="cover (fill the frame, crop the "
+                                                                          "overflow) or contain (all of it, black bars)")
+    audio: float = Field(default=0.0, description="a clip's own sound under the narration, 0 (dropped) to 1 (as "
+                                                  "loud as the narration)")
+
+
+class MediaConfig(dg.Config):
+    files: list[MediaItemConfig] = Field(default=[], description="images and clips, each for a segment (by index "
+                                                                 "or in order)")
+    stock: bool = Field(default=True, description="stock footage for the segments no file fills, when a footage "
+                                                  "provider is configured (PIPELINE_FOOTAGE_PROVIDER)")
+
+
 class ChapterPlanConfig(dg.Config):
     index: int = Field(description="1, 2, ... in order")
     title: str = Field(description="the chapter's title")
@@ -146,6 +164,7 @@ class BriefConfig(dg.Config):
     presenter: PresenterConfig = Field(default_factory=PresenterConfig, description="presenter clips")
     publish: PublishConfig = Field(default_factory=PublishConfig, description="how the video is published")
     budget: BudgetConfig = Field(default_factory=BudgetConfig, description="limits a run may not pass")
+    media: MediaConfig = Field(default_factory=MediaConfig, description="your own images and clips for the video")
     seed: int = Field(default=0, description="varies the offline text and images")
     verbose: bool = Field(default=False, description="log one line per provider call (role, model, latency, "
                                                      "usage, cache, attempt, request and answer in brief)")
@@ -159,4 +178,5 @@ MIRRORS: dict[type[BaseModel], type[dg.Config]] = {
     PresenterSettings: PresenterConfig,
     PublishSettings: PublishConfig, Budget: BudgetConfig, ContextItem: ContextItemConfig, Outline: OutlineConfig,
     ChapterPlan: ChapterPlanConfig, StoryBible: StoryBibleConfig, Character: CharacterConfig,
+    MediaSettings: MediaConfig, MediaItem: MediaItemConfig,
 }

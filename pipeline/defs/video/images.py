@@ -1,5 +1,6 @@
-"""The images asset: one image per segment at the video's size (1920x1080, 1080x1920 or 1080x1080), drawn
-concurrently, placeholders for failures; a contact sheet of them on the asset page."""
+"""The images asset: one visual per segment at the video's size (1920x1080, 1080x1920 or 1080x1080): a still
+drawn by the images provider, the brief's own image or clip, or a stock clip (visuals.py); made concurrently,
+placeholders for failures; a contact sheet of them on the asset page."""
 
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -12,14 +13,15 @@ from pipeline.brief import Brief
 from pipeline.defs.common import ASSET_DEFAULTS, failure, provider_problem, step_boundary
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Images, Script, SegmentImage
+from pipeline.defs.video.visuals import Made, Visuals, plan_media
 from pipeline.defs.ops.parallel import step_threads
 from pipeline.events.progress import Progress
 from pipeline.failure import Problem
 from pipeline.providers.errors import PermanentProviderError, ProviderError
+from pipeline.providers.footage import FootageProvider
 from pipeline.providers.images import ImageProvider
 from pipeline.render.frame import SIZES
 from pipeline.render.previews import contact_sheet, markdown_picture, save_jpeg
-from pipeline.store import item_key
 from pipeline.usage import meter
 
 SIZE = SIZES["16:9"]
@@ -66,30 +68,34 @@ def images_failed(failures: dict[int, ProviderError], total: int, retry: bool) -
 @dg.asset(group_name="video", **ASSET_DEFAULTS)
 @step_boundary
 def images(context: dg.AssetExecutionContext, brief: Brief, script: Script, image_provider: ImageProvider,
-           files: DataFolder) -> Images:
-    """One image per segment, a bounded number in flight; checkpointed image by image."""
+           footage_provider: FootageProvider, files: DataFolder) -> Images:
+    """One visual per segment: the brief's own image or clip, a stock clip, or a still; a bounded number in
+    flight, checkpointed item by item (pipeline/defs/video/visuals.py)."""
     folder = files.project(brief.project_id)
     usage = meter(context, brief, folder)
     provider = usage.images(image_provider)
     segments = script.segments
     size = SIZES[brief.video.format]
-    paths = {s.index: folder.item("images", item_key(provider.name, s.image_description, brief.seed, size), "png")
-             for s in segments}
-    todo = [s for s in segments if not paths[s.index].exists()]
+    plan = plan_media(brief, segments, files.root)
+    if plan.unused:
+        context.log.warning(f"{len(plan.unused)} file(s) of media.files found no segment left (the script has "
+                            f"{len(segments)}): {', '.join(plan.unused)}")
+    maker = Visuals(brief, folder, files.root, size, provider, footage_provider)
     progress = Progress(context, len(segments), "images")
-    done = len(segments) - len(todo)
+    made: dict[int, Made] = {}
     errors: dict[int, ProviderError] = {}
-    with ThreadPoolExecutor(max_workers=max(1, provider.max_in_flight), thread_name_prefix=step_threads("images")) as pool:
-        futures = {pool.submit(provider.generate, s.image_description, brief.seed + s.index, *size,
-                               paths[s.index]): s for s in todo}
+    done = 0
+    workers = max(1, provider.max_in_flight, footage_provider.max_in_flight if maker.stock else 1)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=step_threads("images")) as pool:
+        futures = {pool.submit(maker.make, s, plan.segments[s.index]): s for s in segments}
         for future in as_completed(futures):
             segment = futures[future]
             try:
-                future.result()
+                made[segment.index] = future.result()
             except ProviderError as e:
                 errors[segment.index] = e
             done += 1
-            progress.report(done, f"image {done} of {len(segments)} drawn", scene=f"segment {segment.index}")
+            progress.report(done, f"visual {done} of {len(segments)} made", scene=f"segment {segment.index}")
     status, retry = image_outcome(errors, len(segments))
     error_list = {str(i): str(e) for i, e in sorted(errors.items())}
     if status == "failed":
@@ -102,17 +108,28 @@ def images(context: dg.AssetExecutionContext, brief: Brief, script: Script, imag
             result.append(SegmentImage(segment=s.index, path=folder.rel(path), status="placeholder",
                                        error=str(errors[s.index])))
         else:
-            result.append(SegmentImage(segment=s.index, path=folder.rel(paths[s.index]), status="ok"))
-    sheet = contact_sheet([folder.path(i.path) for i in result],
-                          [f"{i.segment}" + (" placeholder" if i.status == "placeholder" else "") for i in result])
+            result.append(made[s.index].image)
+    value = Images(images=result, status=status, unused_media=plan.unused)  # type: ignore[arg-type]
+    labels = [f"{i.segment}" + (" placeholder" if i.status == "placeholder" else
+                                f" {i.source} clip" if i.kind == "clip" else " media" if i.source == "media" else "")
+              for i in result]
+    sheet = contact_sheet([folder.path(i.path) for i in result], labels)
+    fallbacks = {str(i): m.fallback for i, m in sorted(made.items()) if m.fallback}
+    worked = sum(1 for m in made.values() if m.worked)
     context.add_output_metadata({
-        "status": status, "images": len(result), "generated": len(todo) - len(errors),
-        "reused": len(segments) - len(todo), "errors": dg.MetadataValue.json(error_list),
+        "status": status, "images": len(result), "generated": worked,
+        "reused": len(made) - worked, "errors": dg.MetadataValue.json(error_list),
         "provider": provider.name, "format": brief.video.format, "size": f"{size[0]}x{size[1]}",
+        "clips": sum(1 for i in result if i.kind == "clip"),
+        "media_files": sum(1 for i in result if i.source == "media"), "media_unused": dg.MetadataValue.json(plan.unused),
+        "footage_provider": footage_provider.name if maker.stock else "none",
+        "footage_clips": sum(1 for i in result if i.source == "footage"),
+        "footage_fallbacks": dg.MetadataValue.json(fallbacks),
+        "credits": dg.MetadataValue.json([c.model_dump() for c in value.credits]),
         "first": dg.MetadataValue.path(str(folder.path(result[0].path))),
         "contact_sheet": dg.MetadataValue.path(str(save_jpeg(sheet, folder.path("images", "contact-sheet.jpg")))),
-        "preview": dg.MetadataValue.md(markdown_picture(sheet, "contact sheet of the images",
-                                                        f"{len(result)} images, {size[0]}x{size[1]}")),
+        "preview": dg.MetadataValue.md(markdown_picture(sheet, "contact sheet of the visuals",
+                                                        f"{len(result)} visuals, {size[0]}x{size[1]}")),
         **usage.finish(),
     })
-    return Images(images=result, status=status)  # type: ignore[arg-type]
+    return value

@@ -53,16 +53,53 @@ class Narration(BaseModel):
     loudness_lufs: float | None = None
 
 
+class FootageCredit(BaseModel):
+    """Who made a stock clip, where it is, and its licence (pipeline/providers/footage.py's Credit)."""
+
+    provider: str
+    id: str
+    author: str
+    author_url: str = ""
+    url: str = ""
+    licence: str
+    licence_url: str = ""
+
+    def line(self) -> str:
+        by = f"{self.author} ({self.author_url})" if self.author_url else self.author
+        return f"{by}, {self.url or self.provider}: {self.licence}" + (
+            f" ({self.licence_url})" if self.licence_url else "")
+
+
 class SegmentImage(BaseModel):
+    """A segment's visual: a still (`path`), or a video clip (`clip`, with `path` its first frame as a still)."""
+
     segment: int
-    path: str
+    path: str  # relative to the project folder
     status: Literal["ok", "placeholder"]
     error: str | None = None
+    kind: Literal["still", "clip"] = "still"
+    source: Literal["images", "media", "footage"] = "images"  # the images provider, the brief's media, stock footage
+    clip: str | None = None  # a clip's file, relative to the data folder
+    fit: Literal["cover", "contain"] = "cover"
+    audio: float = 0.0  # a clip's own sound under the narration (0: dropped)
+    media: str | None = None  # the brief's file, as the brief names it
+    credit: FootageCredit | None = None
+    note: str | None = None  # e.g. why a segment meant for footage got a still
 
 
 class Images(BaseModel):
     images: list[SegmentImage]
     status: Literal["success", "partial_success"]
+    unused_media: list[str] = Field(default_factory=list)  # files of the brief no segment was left for
+
+    @property
+    def credits(self) -> list[FootageCredit]:
+        """The footage credits, once each, in segment order."""
+        seen: dict[tuple[str, str], FootageCredit] = {}
+        for image in self.images:
+            if image.credit is not None:
+                seen.setdefault((image.credit.provider, image.credit.id), image.credit)
+        return list(seen.values())
 
 
 class Video(BaseModel):

@@ -8,6 +8,7 @@ from pipeline.defs.common import ASSET_DEFAULTS, failure, failures, step_boundar
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Images, Narration, Script, Thumbnail, Video
 from pipeline.defs.video.presenter import Presenter
+from pipeline.defs.video.visuals import clip_sources
 from pipeline.documents import check_logo
 from pipeline.events.progress import Progress
 from pipeline.render import ffmpeg
@@ -32,9 +33,11 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
     SRT and WebVTT beside it."""
     folder = files.project(brief.project_id)
     image_of = {i.segment: folder.path(i.path) for i in images.images}
+    clip_of = clip_sources(images, files.root)  # segments a video clip fills (the brief's media, stock footage)
     moving = brief.video.ken_burns
     shots = [Shot(image=image_of[c.segment], text=c.text, start=c.start, segment=c.segment,
-                  motion=moving is True or (isinstance(moving, list) and c.segment in moving))
+                  motion=moving is True or (isinstance(moving, list) and c.segment in moving),
+                  clip=clip_of.get(c.segment))
              for c in narration.cues]
     logo = brief_logo(brief, files, "video")
     out = folder.path("video.mp4")
@@ -70,7 +73,7 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
         "duration_seconds": round(value.duration, 3),
         "frames": value.frames, "stills": result.stills, "stills_encoded": result.stills_encoded,
         "presenter_seconds": round(result.intro_seconds + result.outro_seconds, 3),
-        "moving_segments": result.motion_segments,
+        "moving_segments": result.motion_segments, "clip_segments": len(clip_of),
         "size_mb": round(value.size_bytes / 1e6, 2), "codecs": f"{facts.video_codec}/{facts.audio_codec}",
         "format": look.format, "size": f"{value.width}x{value.height}",
         "frame_strip": dg.MetadataValue.path(str(save_jpeg(strip, folder.path("video", "frames.jpg")))),
