@@ -50,6 +50,8 @@ CODES: dict[str, Code] = {
     "REQUEST_FAILED": Code("REQUEST_FAILED", "the Dagster webserver refused or failed a request", False, 1),
     "UPSTREAM_MISSING": Code("UPSTREAM_MISSING", "an asset the step reads has not been made for the project: materialise it first", False, 1),
     "APPROVAL_REQUIRED": Code("APPROVAL_REQUIRED", "the publication waits for `pipeline approve PROJECT`", False, 1),
+    "STORAGE_UNAVAILABLE": Code("STORAGE_UNAVAILABLE", "the S3 object store could not be reached, or refused a request", True, 1),
+    "ARGUMENT_INVALID": Code("ARGUMENT_INVALID", "a command-line argument is malformed (the message says the form it takes)", False, 2),
     "SETTINGS_INVALID": Code("SETTINGS_INVALID", "an environment variable of the deployment is missing or wrong (the message names it)", False, 2),
     "STEP_FAILED": Code("STEP_FAILED", "an unexpected error in a step (a bug): the message and the run's logs say more", True, 1),
 }

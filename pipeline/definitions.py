@@ -4,6 +4,7 @@ import dagster as dg
 
 from pipeline.defs.ops.jobs import produce_project
 from pipeline.defs.ops.quota import quota_sync, quota_sync_schedule
+from pipeline.defs.ops.retention import cache_prune, cache_prune_schedule
 from pipeline.defs.ops.sensors import inbox_sensor, recurring_sensor
 from pipeline.defs.publish import assets as publish_assets
 from pipeline.defs.resources import build_resources
@@ -14,8 +15,8 @@ assets = dg.load_assets_from_modules([text_assets, script, narration, images, pr
 
 defs = dg.Definitions(
     assets=assets,
-    jobs=[produce_project, quota_sync],
+    jobs=[produce_project, quota_sync, cache_prune],
     sensors=[inbox_sensor, recurring_sensor],
-    schedules=[quota_sync_schedule],
+    schedules=[quota_sync_schedule, cache_prune_schedule],
     resources=build_resources(),
 )

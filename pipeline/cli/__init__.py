@@ -1,10 +1,11 @@
 """The `pipeline` command line: this module parses and reports; each command lives beside it
-(demo.py, projects.py, delete.py, events.py, estimate.py, worker.py)."""
+(demo.py, projects.py, delete.py, events.py, estimate.py, worker.py, cache.py)."""
 
 import argparse
 import sys
 
 from pipeline.brief import BriefError, load_brief
+from pipeline.cli.cache import add_command as add_cache_command
 from pipeline.cli.demo import add_command as add_demo_command
 from pipeline.cli.errors import REPORTED, error_code, exit_status
 from pipeline.cli.estimate import add_command as add_estimate_command
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_project_commands(commands)
     add_estimate_command(commands)
     add_worker_command(commands)
+    add_cache_command(commands)
     return parser
 
 

@@ -178,7 +178,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if made:
         print(f"\n  {'artifact':<12} {'size':>9}  path")
         for name, path in made:
-            print(f"  {name:<12} {_size(path):>9}  {path}")
+            print(f"  {name:<12} {_size(path):>9}  {files.location(files.rel(path))}")
     if watches:
         print(f"\nDagster's full log: {watches[0].log_path}")
     return 0 if outcome.success else 1

@@ -5,9 +5,10 @@ from pipeline.brief import BriefError
 from pipeline.ids import InvalidProjectId
 from pipeline.launch.client import ClientError
 from pipeline.launch.guard import ProjectBusy
+from pipeline.objects.s3 import StoreUnavailable
 from pipeline.workers.settings import SettingsError
 
-REPORTED = (BriefError, ProjectBusy, InvalidProjectId, ClientError, SettingsError)
+REPORTED = (BriefError, ProjectBusy, InvalidProjectId, ClientError, SettingsError, StoreUnavailable)
 
 
 def error_code(error: BaseException) -> str:
@@ -17,6 +18,8 @@ def error_code(error: BaseException) -> str:
         return "PROJECT_ID_INVALID"
     if isinstance(error, SettingsError):
         return "SETTINGS_INVALID"
+    if isinstance(error, StoreUnavailable):
+        return "STORAGE_UNAVAILABLE"
     if isinstance(error, (BriefError, ClientError)):
         return error.code
     return "STEP_FAILED"

@@ -197,7 +197,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_continue(args: argparse.Namespace) -> int:
     files = ProjectFiles(default_data_dir(), args.project)
-    if not files.path("brief.json").exists():
+    if not files.has("brief.json"):
         raise ClientError(f"project {args.project!r} has no stored brief ({files.path('brief.json')}): submit it first")
     assets = downstream_of(args.from_asset)
     if not assets:
@@ -218,7 +218,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
     from pipeline.store import atomic_write
 
     files = ProjectFiles(default_data_dir(), args.project)
-    if not files.path("video.mp4").exists() or not files.path("thumbnail.jpg").exists():
+    if not files.has("video.mp4") or not files.has("thumbnail.jpg"):
         raise ClientError(f"project {args.project!r} has no video and thumbnail to approve yet: "
                           f"`pipeline status {args.project}`")
     owner = owner_of(args.owner)

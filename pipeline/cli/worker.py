@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from pipeline.environment import POSTGRES_URL_ENV
+from pipeline.objects.settings import check_store_settings
 from pipeline.store import DATA_DIR_ENV
 from pipeline.workers import settings
 
@@ -24,14 +25,20 @@ def _checked(args: argparse.Namespace) -> tuple[list[str], str, Path]:
     if not os.environ.get(POSTGRES_URL_ENV):
         raise settings.SettingsError(f"{POSTGRES_URL_ENV} is not set: workers record their steps in the "
                                      "PostgreSQL instance of the daemon; set the same URL here")
-    data = os.environ.get(DATA_DIR_ENV, "")
-    if not data or not Path(data).is_dir():
-        raise settings.SettingsError(f"{DATA_DIR_ENV}={data!r} is not a folder: point it at the shared path "
-                                     "(the same path the daemon's host uses)")
+    s3 = check_store_settings() == "s3"
     if args.scratch is not None and not args.scratch.strip():
         raise settings.SettingsError("--scratch '': name a local folder, or leave it out for the system's")
     scratch = Path(args.scratch or tempfile.gettempdir()).resolve()
-    if scratch == Path(data).resolve() or Path(data).resolve() in scratch.parents:
+    data = os.environ.get(DATA_DIR_ENV, "")
+    if s3:  # no shared path: the data folder is this host's mirror of the bucket, in the scratch folder
+        if not data:
+            data = os.environ[DATA_DIR_ENV] = str(scratch / "data")
+        Path(data).mkdir(parents=True, exist_ok=True)
+    if not data or not Path(data).is_dir():
+        raise settings.SettingsError(f"{DATA_DIR_ENV}={data!r} is not a folder: point it at the shared path "
+                                     "(the same path the daemon's host uses)")
+    # with the S3 store the mirror may live in the scratch folder: both are this host's own
+    if not s3 and (scratch == Path(data).resolve() or Path(data).resolve() in scratch.parents):
         raise settings.SettingsError(f"--scratch {args.scratch!r} is inside {DATA_DIR_ENV}: the scratch folder is "
                                      "the worker's own and may vanish, the data folder is shared")
     try:

@@ -20,6 +20,7 @@ import dagster as dg
 
 from pipeline.codes import KINDS, ROLES, provider_code
 from pipeline.failure import Problem
+from pipeline.objects.s3 import StoreUnavailable
 from pipeline.providers.errors import (
     InvalidModelOutput,
     MissingEngine,
@@ -127,6 +128,9 @@ def problem_of(error: BaseException, where: str) -> Problem | None:
         return Problem(str(error), where=where, code="RENDER_TOOL_MISSING", hint=TOOLS_HINT)
     if isinstance(error, RenderError):
         return Problem(str(error), where=where, code="RENDER_FAILED", retryable=True)
+    if isinstance(error, StoreUnavailable):
+        return Problem(str(error), where=where, code="STORAGE_UNAVAILABLE", retryable=True,
+                       hint="check the bucket, endpoint and credentials (PIPELINE_S3_*, AWS_*); the step is tried again")
     return None
 
 

@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from pipeline.store import atomic_write
+from pipeline.store import atomic_write, cache_folder
 
 CACHE_ENV = "PIPELINE_RESPONSE_CACHE"
 _OFF = {"off", "0", "false", "no"}
@@ -18,7 +18,7 @@ class ResponseCache:
     """Response bodies under `<folder>/<key[:2]>/<key>.bin`, written atomically."""
 
     def __init__(self, folder: Path):
-        self.folder = folder
+        self.folder = cache_folder(folder)  # entries fetched from the S3 store when it is on
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.bin"
@@ -26,6 +26,8 @@ class ResponseCache:
     def get(self, key: str) -> bytes | None:
         """The stored body for `key`, or None."""
         path = self._path(key)
+        if not path.exists():
+            return None
         try:
             return path.read_bytes()
         except FileNotFoundError:

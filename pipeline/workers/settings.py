@@ -10,6 +10,9 @@ import re
 import socket
 
 from pipeline.events.redis_sink import redis_url
+from pipeline.objects.settings import SettingsError  # one class for every deployment setting
+
+__all__ = ["SettingsError"]
 
 EXECUTOR_ENV = "PIPELINE_EXECUTOR"
 BROKER_ENV = "PIPELINE_BROKER_URL"  # default: REDIS_URL
@@ -24,10 +27,6 @@ QUEUE_TAG = "dagster-celery/queue"  # dagster-celery's step tag that routes a st
 ON_RENDER_QUEUE = {QUEUE_TAG: RENDER_QUEUE}  # op tags of the steps that render video
 MAX_QUEUES = 4  # dagster-celery's limit per worker
 _QUEUE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-
-
-class SettingsError(ValueError):
-    """The distributed mode's environment is incomplete or wrong; the message says which variable."""
 
 
 def executor_kind() -> str:
