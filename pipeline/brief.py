@@ -320,7 +320,7 @@ class Brief(BaseModel):
             raise ValueError("an outline cannot be given for kind 'video'")
         self.media.check_range(most_segments(self.video.total_max_seconds, self.video.segment_min_seconds),
                                f"a script of at most {self.video.total_max_seconds} s in segments of at least "
-                               f"{self.video.segment_min_seconds} s")
+                               f"{self.video.segment_min_seconds:g} s")
         data_dir = (info.context or {}).get("data_dir")
         if data_dir is not None:
             for number, item in enumerate(self.context):

@@ -21,7 +21,6 @@ from pipeline.providers.http_errors import classify, scrub
 from pipeline.providers.slots import SlotLimiter
 
 log = logging.getLogger(__name__)
-BLOCK = 1 << 16
 
 
 def download_to(client: HttpClient, url: str, out: Path, max_bytes: int,
@@ -78,7 +77,7 @@ def _attempt(client: HttpClient, url: str, part: Path, have: int, max_bytes: int
                                               hint="choose smaller files (PIPELINE_FOOTAGE_MAX_MB)")
             size = have if resumed else 0
             with open(part, "ab" if resumed else "wb") as sink:
-                for block in response.iter_bytes(BLOCK):
+                for block in response.iter_bytes():  # as it arrives: a cut keeps every byte received
                     size += len(block)
                     if size > max_bytes:
                         sink.close()

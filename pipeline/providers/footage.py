@@ -11,6 +11,7 @@ the longest, which is then looped). The file is downloaded streamed, capped and 
 project: a clip is fetched once. Its author, page and licence are kept as the clip's credit.
 """
 
+import fcntl
 import re
 from abc import abstractmethod
 from pathlib import Path
@@ -112,10 +113,19 @@ class FootageProvider(dg.ConfigurableResource):
         return (data_dir or default_data_dir()) / "cache" / "footage" / self.name.split(":")[0] / candidate.cache_name
 
     def fetch(self, candidate: Candidate, data_dir: Path | None = None) -> Path:
-        """The clip's file in the cache, downloaded when it is not there yet."""
+        """The clip's file in the cache, downloaded when it is not there yet: by one thread or process at a time
+        (segments that chose the same clip, projects sharing the cache), the others then find it there."""
         path = self.cache_path(candidate, data_dir)
-        if not path.exists():
-            download_to(self.download_client(), candidate.link, path, self.max_mb * 1_000_000)
+        if path.exists():
+            return path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_name(f".{path.name}.lock"), "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if not path.exists():
+                    download_to(self.download_client(), candidate.link, path, self.max_mb * 1_000_000)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
         return path
 
     def download_client(self) -> HttpClient:

@@ -40,13 +40,15 @@ class PublishPackage(BaseModel):
     format: Literal["16:9", "9:16", "1:1"] = "16:9"  # 9:16 is a vertical video (Shorts, TikTok, Reels)
     width: int = 1920
     height: int = 1080
+    credits: list[dict] = Field(default_factory=list)  # stock footage: provider, id, author, url, licence
+
 
     def metadata(self) -> dict:
         """The metadata as exported beside the files (metadata.json)."""
         return {"title": self.title, "description": self.description, "tags": self.tags, "language": self.language,
                 "privacy": self.privacy, "publish_at": self.publish_at.isoformat() if self.publish_at else None,
                 "synthetic_media": self.synthetic_media, "format": self.format,
-                "size": f"{self.width}x{self.height}", "vertical": self.format == "9:16"}
+                "size": f"{self.width}x{self.height}", "vertical": self.format == "9:16", "credits": self.credits}
 
 
 class PublishResult(BaseModel):

@@ -27,12 +27,15 @@ FOOTAGE_VERSION = 1  # bump when the clip filters or their encoding change, to i
 POSTER_AT = 0.0  # seconds into a clip of its poster frame: the first frame, the one the segment opens with
 
 
-def fit_filter(width: int, height: int, fit: str) -> str:
-    """ffmpeg filters scaling a picture to width x height by cover (crop) or contain (pad)."""
+def fit_filter(width: int, height: int, fit: str, bt709: bool = False) -> str:
+    """ffmpeg filters scaling a picture to width x height by cover (crop) or contain (pad); with `bt709`, its
+    colours converted to the BT.709 limited range the slideshow's stills are encoded in (an untagged clip is
+    read as BT.601, as players read it), so a clip and a still of the same picture look the same."""
+    colours = ":out_color_matrix=bt709:out_range=tv" if bt709 else ""
     if fit == "contain":
-        return (f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
+        return (f"scale={width}:{height}:force_original_aspect_ratio=decrease{colours},"
                 f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1")
-    return f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},setsar=1"
+    return f"scale={width}:{height}:force_original_aspect_ratio=increase{colours},crop={width}:{height},setsar=1"
 
 
 def fit_image(source: Path, size: tuple[int, int], fit: str) -> Image.Image:
@@ -70,7 +73,7 @@ def clip_piece_args(clip: ClipSource, layers: list[Layer], logo: tuple[Path, int
     wide as the frame: a subtitle's rows only, so little is decoded per frame) shown on frames [a, b] at its row,
     `logo` (a picture already scaled and faded, its x and y) on top."""
     inputs = ["-stream_loop", "-1", "-i", str(clip.path)]
-    graph = [f"[0:v:0]fps={fps},{fit_filter(width, height, clip.fit)}[v0]"]
+    graph = [f"[0:v:0]fps={fps},{fit_filter(width, height, clip.fit, bt709=True)}[v0]"]
     last = "v0"
     for n, (layer, first, end, row) in enumerate(layers, start=1):
         inputs += ["-loop", "1", "-framerate", str(fps), "-i", str(layer)]

@@ -9,6 +9,7 @@ from pipeline.brief import Brief
 from pipeline.defs.common import ASSET_DEFAULTS, failure, failures, step_boundary
 from pipeline.defs.publish.models import Publication
 from pipeline.defs.resources import DataFolder
+from pipeline.defs.video.credits import description_with_credits, load_credits, update_manuscript
 from pipeline.defs.video.models import Script, Thumbnail, Video
 from pipeline.events.progress import Progress
 from pipeline.failure import Problem
@@ -25,9 +26,11 @@ def package_for(brief: Brief, script: Script, video: Video, thumbnail: Thumbnail
     return PublishPackage(
         project=brief.project_id, data_dir=files.root, work_dir=folder.path("publication"),
         video=folder.path(video.path), thumbnail=folder.path(thumbnail.path), srt=folder.path(video.srt),
-        vtt=folder.path(video.vtt), title=script.title, description=script.description, tags=script.tags,
+        vtt=folder.path(video.vtt), title=script.title, tags=script.tags,
+        description=description_with_credits(script.description, load_credits(folder)),  # stock footage's
         language=brief.language, privacy=brief.publish.privacy, publish_at=brief.publish.publish_at,
         format=brief.video.format, width=video.width, height=video.height,
+        credits=[c.model_dump() for c in load_credits(folder)],
     )
 
 
@@ -45,6 +48,7 @@ def publication(context: dg.AssetExecutionContext, brief: Brief, script: Script,
         raise failure(Problem(f"publish.publish_at ({when.isoformat()}) has passed", where="publication",
                               code="BRIEF_INVALID", hint="set a later time in the brief, or remove it to publish now"))
     package = package_for(brief, script, video, thumbnail, files)
+    update_manuscript(files.project(brief.project_id), brief.language)  # its references list the footage credits
     progress = Progress(context, 1, "steps")
 
     def on_progress(done: int, total: int, message: str) -> None:
@@ -60,6 +64,7 @@ def publication(context: dg.AssetExecutionContext, brief: Brief, script: Script,
         "publisher": publisher.name, "privacy": value.privacy, "require_approval": brief.publish.require_approval,
         "publish_at": value.publish_at.isoformat() if value.publish_at else "now", "synthetic_media": True,
         "format": package.format, "size": f"{package.width}x{package.height}",
+        "credits": dg.MetadataValue.json(package.credits),
     }
     if value.url:
         metadata["url"] = dg.MetadataValue.url(value.url)

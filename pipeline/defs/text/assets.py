@@ -12,6 +12,7 @@ from pipeline.defs.text import prompts
 from pipeline.defs.text.brief_config import BriefConfig
 from pipeline.defs.text.models import Chapter, ChapterMemory, Chapters, Manuscript, MemoryNote, Outline
 from pipeline.defs.text.sources import collect_sources, outline_from_text, split_source_text
+from pipeline.defs.video.credits import load_credits, with_credits
 from pipeline.events.progress import Progress
 from pipeline.failure import Problem
 from pipeline.providers.speech import SpeechProvider
@@ -178,7 +179,8 @@ def manuscript(context: dg.AssetExecutionContext, brief: Brief, outline: Outline
     if chapters.sources:
         parts.append(f"\n## {refs_title}\n")
         parts += [f"[{s.number}] {s.title} ({s.origin})" for s in chapters.sources]
-    path = atomic_write(folder.path("manuscript.md"), "\n".join(parts) + "\n")
+    text = with_credits("\n".join(parts) + "\n", load_credits(folder), brief.language)  # stock footage's, if any
+    path = atomic_write(folder.path("manuscript.md"), text)
     value = Manuscript(title=outline.title, path=folder.rel(path), chapters=len(chapters.chapters),
                        words=sum(c.words for c in chapters.chapters), references=len(chapters.sources))
     context.add_output_metadata({"path": str(path), "words": value.words, "references": value.references})

@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 from pipeline.brief import Brief
 from pipeline.defs.common import ASSET_DEFAULTS, failure, provider_problem, step_boundary
 from pipeline.defs.resources import DataFolder
+from pipeline.defs.video.credits import save_credits
 from pipeline.defs.video.models import Images, Script, SegmentImage
 from pipeline.defs.video.visuals import Made, Visuals, plan_media
 from pipeline.defs.ops.parallel import step_threads
@@ -110,6 +111,7 @@ def images(context: dg.AssetExecutionContext, brief: Brief, script: Script, imag
         else:
             result.append(made[s.index].image)
     value = Images(images=result, status=status, unused_media=plan.unused)  # type: ignore[arg-type]
+    save_credits(folder, value.credits)  # for the publication and the manuscript's references (credits.py)
     labels = [f"{i.segment}" + (" placeholder" if i.status == "placeholder" else
                                 f" {i.source} clip" if i.kind == "clip" else " media" if i.source == "media" else "")
               for i in result]
