@@ -48,7 +48,8 @@ class PublishPackage(BaseModel):
         return {"title": self.title, "description": self.description, "tags": self.tags, "language": self.language,
                 "privacy": self.privacy, "publish_at": self.publish_at.isoformat() if self.publish_at else None,
                 "synthetic_media": self.synthetic_media, "format": self.format,
-                "size": f"{self.width}x{self.height}", "vertical": self.format == "9:16", "credits": self.credits}
+                "size": f"{self.width}x{self.height}", "vertical": self.format == "9:16",
+                **({"credits": self.credits} if self.credits else {})}  # stock footage's, when the video has any
 
 
 class PublishResult(BaseModel):

@@ -142,6 +142,50 @@ def render_clip_piece(piece: Piece, out: Path, work_dir: Path, frame: Frame, lan
     shutil.rmtree(folder, ignore_errors=True)
 
 
+CLIP_WORKERS = 2  # clip segments encoded at once: one ffmpeg's filters (decode, scale, overlays) run on one core
+
+
+class _Tally:
+    """What a clip segment's encoder thread has done, read by the thread that reports progress."""
+
+    def __init__(self, frames: dict[str, int], key: str):
+        self.frames, self.key = frames, key
+
+    def at(self, done: int, message: str) -> None:
+        self.frames[self.key] = done
+
+    def add(self, units: int) -> None:
+        self.frames[self.key] = units
+
+
+def render_clip_pieces(pieces: list[Piece], cache: Path, work_dir: Path, frame: Frame, language: str, logo,
+                       title: str, fps: int, chunk_frames: int, work, workers: int = CLIP_WORKERS) -> None:
+    """Encode clip segments into `cache` (`<key>.h264`), `workers` at a time; progress is reported from this
+    thread every second (`work.at`), and each segment's frames are added to `work` once all are done."""
+    if not pieces:
+        return
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    frames: dict[str, int] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pieces))), thread_name_prefix="clip-piece") as pool:
+        futures = [pool.submit(render_clip_piece, p, cache / f"{p.key}.h264", work_dir, frame, language, logo, title,
+                               fps, chunk_frames, _Tally(frames, p.key)) for p in pieces]
+        try:
+            pending = futures
+            while pending:
+                finished, left = wait(pending, timeout=1.0, return_when=FIRST_EXCEPTION)
+                for future in finished:
+                    future.result()  # the first failure stops the others from starting
+                pending = list(left)
+                work.at(sum(frames.values()), f"clip segments: {len(futures) - len(pending)} of {len(futures)} "
+                                              f"encoded, frame {sum(frames.values())} of {sum(p.frames for p in pieces)}")
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    work.add(sum(p.frames for p in pieces))
+
+
 def clip_sound_args(clip: Path, out: Path, rate: int) -> list[str]:
     """A clip's sound, loudness-normalised like the narration, mono PCM at `rate`."""
     return ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(clip), "-map", "0:a:0",

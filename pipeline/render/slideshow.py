@@ -19,7 +19,7 @@ from pipeline.render import ffmpeg
 from pipeline.render.clips import join_audio, prepare_clip
 from pipeline.render.ffmpeg import RenderError
 from pipeline.render.fonts import font_key
-from pipeline.render.footage import mix_clip_sound, piece_key, render_clip_piece
+from pipeline.render.footage import mix_clip_sound, piece_key, render_clip_pieces
 from pipeline.render.frame import Frame, frame_for
 from pipeline.render.h264 import split_access_units
 from pipeline.render.overlays import Logo, frame_with_logo, place_logo
@@ -135,11 +135,10 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
                             "AAC encoding of the narration")
     try:
         _encode_chunks(request, frame, missing, work)
-        for piece in moving:
-            if piece.clip is not None:  # a video clip fills the segment (render/footage.py)
-                render_clip_piece(piece, request.chunk_cache / f"{piece.key}.h264", request.work_dir, frame,
-                                  request.language, request.logo, request.title, request.fps, CHUNK_FRAMES, work)
-            else:
+        render_clip_pieces([p for p in moving if p.clip is not None], request.chunk_cache, request.work_dir, frame,
+                           request.language, request.logo, request.title, request.fps, CHUNK_FRAMES, work)
+        for piece in moving:  # video clips fill their segments above (render/footage.py), zooms here
+            if piece.clip is None:
                 _render_motion(request, frame, piece, work)
         stream = _assemble(request, pieces, clips, work)
         if audio is not None:
