@@ -3,8 +3,8 @@ pass doing the same.
 
     .venv/bin/python benchmarks/footage/run.py [--seconds 300] [--segments 20] [--only project,onepass]
 
-Inputs (built once in benchmarks/footage/work/, gitignored): procedural stills for the even segments,
-testsrc2 clips (640x360, 25 fps, 3-9 s: shorter ones loop, longer ones are cut) for the odd ones, a
+Inputs (built once, gitignored: the stills, narration and cues of benchmarks/render/run.py in its work/,
+the clips in benchmarks/footage/work/): procedural stills for the even segments, testsrc2 clips (640x360, 25 fps, 3-9 s: shorter ones loop, longer ones are cut) for the odd ones, a
 speech-like WAV, and sentence cues (benchmarks/render/run.py's make_cues). Both methods fit each clip to
 1920x1080 by cover at 30 fps, show each segment for exactly its cues, burn the subtitles in, and encode
 H.264 (libx264 veryfast, CRF 20) + AAC. `project` is render_slideshow with ClipSource shots: stills once

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from pipeline.providers.download import download_to
 from pipeline.providers.errors import PermanentProviderError
 from pipeline.providers.http_client import HttpClient
+from pipeline.providers.http_errors import Hints
 from pipeline.providers.http_resource import HttpSettings
 from pipeline.store import default_data_dir
 
@@ -41,12 +42,6 @@ class Credit(BaseModel):
     url: str = ""  # the clip's page
     licence: str
     licence_url: str = ""
-
-    def line(self) -> str:
-        """One line for a description or a references list."""
-        by = f"{self.author} ({self.author_url})" if self.author_url else self.author
-        return f"Footage: {by}, {self.url or self.provider} — {self.licence}" + (
-            f" ({self.licence_url})" if self.licence_url else "")
 
 
 class Candidate(BaseModel):
@@ -172,16 +167,15 @@ class _HttpFootage(FootageProvider, HttpSettings):
     def name(self) -> str:
         return self.vendor
 
-    def api(self) -> HttpClient:
-        client = self.client("search")
-        return client.with_(hints=client.hints.__class__(
+    def search_client(self) -> HttpClient:
+        return self.client("search").with_(hints=Hints(
             key=f"{self.key_variable} (or PIPELINE_FOOTAGE_API_KEY)", model="the search terms",
-            base_url="PIPELINE_FOOTAGE_BASE_URL", timeout="PIPELINE_FOOTAGE_TIMEOUT", api=self.api_name))
+            base_url="PIPELINE_FOOTAGE_BASE_URL", timeout="PIPELINE_FOOTAGE_TIMEOUT", api=self.api))
 
     def download_client(self) -> HttpClient:
-        return self.api().with_(model="download")
+        return self.search_client().with_(model="download")
 
-    api_name: ClassVar[str] = "a stock footage API"
+    api: ClassVar[str] = "a stock footage API"
 
 
 class PexelsFootage(_HttpFootage):
@@ -190,11 +184,11 @@ class PexelsFootage(_HttpFootage):
     base_url: str = Field(default=PEXELS_BASE_URL, description="API root")
     vendor: ClassVar[str] = "pexels"
     key_variable: ClassVar[str] = "PEXELS_API_KEY"
-    api_name: ClassVar[str] = "Pexels' API (https://api.pexels.com)"
+    api: ClassVar[str] = "Pexels' API (https://api.pexels.com)"
     LICENCE: ClassVar[tuple[str, str]] = ("Pexels License", "https://www.pexels.com/license/")
 
     def search(self, description: str, width: int, height: int, seconds: float) -> Candidate | None:
-        client = self.api()
+        client = self.search_client()
         params = {"query": _query(description), "orientation": orientation(width, height),
                   "per_page": str(self.per_page), "size": "medium" if max(width, height) <= 1920 else "large"}
         # Pexels takes the bare key (no scheme) in Authorization
@@ -222,11 +216,11 @@ class PixabayFootage(_HttpFootage):
     base_url: str = Field(default=PIXABAY_BASE_URL, description="API root")
     vendor: ClassVar[str] = "pixabay"
     key_variable: ClassVar[str] = "PIXABAY_API_KEY"
-    api_name: ClassVar[str] = "Pixabay's API (https://pixabay.com/api/videos/)"
+    api: ClassVar[str] = "Pixabay's API (https://pixabay.com/api/videos/)"
     LICENCE: ClassVar[tuple[str, str]] = ("Pixabay Content License", "https://pixabay.com/service/license-summary/")
 
     def search(self, description: str, width: int, height: int, seconds: float) -> Candidate | None:
-        client = self.api()
+        client = self.search_client()
         params = {"key": self.api_key or "", "q": _query(description, 100), "per_page": str(max(3, self.per_page)),
                   "safesearch": "true"}
         answer = client.request_json("GET", "/api/videos/?" + _encode(params), auth=False)

@@ -172,7 +172,9 @@ def clip_sources(images: Images, data_dir: Path, where: str = "video") -> dict[i
         if image.kind == "clip" and image.clip and image.status == "ok":
             path = data_dir / image.clip
             if not path.is_file():
-                raise failure(unreadable(ValueError(f"segment {image.segment}: the clip {image.clip!r} is no longer "
-                                                    "in the data folder"), where))
+                again = ("materialise images again: it downloads the stock clip again" if image.source == "footage"
+                         else "put the file back, or change media.files and materialise images again")
+                raise failure(Problem(f"segment {image.segment}: the clip {image.clip!r} is no longer in the data "
+                                      "folder", where=where, code="INPUT_UNREADABLE", hint=again))
             found[image.segment] = ClipSource(path=path, fit=image.fit, audio=image.audio)
     return found
