@@ -37,18 +37,24 @@ from pipeline_tests.services import DagsterServices  # noqa: E402
 
 ET = dg.DagsterEventType
 FORKSERVER = {"config": {"start_method": {"forkserver": {}}}}
-PHASES = ("inproc", "cancel", "batch", "mp", "celery")
+PHASES = ("inproc", "cancel", "batch", "mp", "celery", "before")
+# `before`: the same in-process runs with the launcher and queue as they were before warm run workers
+BEFORE = {"run_launcher": {"warm_run_workers": False}, "run_coordinator": {"dequeue_interval_seconds": 1}}
 
 
 class Services(DagsterServices):
     """DagsterServices on another workspace.yaml (its folder stands in for the repository root)."""
 
-    def __init__(self, home: Path, env: dict[str, str], workspace_dir: Path = ROOT):
+    def __init__(self, home: Path, env: dict[str, str], workspace_dir: Path = ROOT, config: dict | None = None):
         super().__init__(home, {**env, "DAGSTER_HOME": str(home)}, root=workspace_dir)
+        self.config = config or {}
 
     def start(self) -> None:
         self.home.mkdir(parents=True)
-        shutil.copy(ROOT / "dagster.yaml", self.home / "dagster.yaml")  # as deployed (tests poll monitoring every 2 s)
+        deployed = yaml.safe_load((ROOT / "dagster.yaml").read_text())  # as deployed, but for `config`
+        for section, values in self.config.items():
+            deployed[section].setdefault("config", {}).update(values)
+        (self.home / "dagster.yaml").write_text(yaml.safe_dump(deployed))
         os.environ["DAGSTER_HOME"] = str(self.home)
         with dg.DagsterInstance.get():  # create the storage first, or webserver and daemon race to (SQLite)
             pass
@@ -89,9 +95,9 @@ def breakdown(instance: dg.DagsterInstance, run_id: str, t_submit: float, t_seen
 def submit(client: PipelineClient, brief, stop_at: str | None, execution: dict | None = None) -> str:
     if execution is None:
         return launch_brief(client, brief, stop_at)
-    client.active_run(brief.project_id)  # the same three calls as launch_brief, with executor config
-    client.add_partition(brief.project_id)
-    return client.launch(brief.project_id, {**run_config(brief), "execution": execution}, selection_names(stop_at))
+    client.active_run(brief.project_id)  # the same two requests as launch_brief, with executor config
+    return client.add_partition_and_launch(brief.project_id, {**run_config(brief), "execution": execution},
+                                           selection_names(stop_at))
 
 
 def measure_runs(client, instance, tag: str, case: str, stop_at, rounds: int, execution=None) -> list[dict]:
@@ -204,12 +210,13 @@ def main() -> None:
 
             report["celery"] = measure_chains((4, 9), args.chains, args.celery_db, work / "celery.log")
             print(f"  celery: median {statistics.median(report['celery'][4][0]) * 1000:.1f} ms per 4-step chain", flush=True)
-        phases = [("main", ROOT, [p for p in ("inproc", "cancel", "batch") if p in only]),
-                  ("mp", HERE, ["mp"] if "mp" in only else [])]
-        for name, workspace_dir, todo in phases:
+        phases = [("main", ROOT, [p for p in ("inproc", "cancel", "batch") if p in only], None),
+                  ("before", ROOT, ["inproc"] if "before" in only else [], BEFORE),
+                  ("mp", HERE, ["mp"] if "mp" in only else [], None)]
+        for name, workspace_dir, todo, config in phases:
             if not todo:
                 continue
-            services = Services(work / f"home-{name}", env, workspace_dir)
+            services = Services(work / f"home-{name}", env, workspace_dir, config)
             services.start()
             try:
                 client = PipelineClient(services.url)
@@ -217,10 +224,11 @@ def main() -> None:
                 client.wait(launch_brief(client, warm, "outline"), poll=0.1)
                 with dg.DagsterInstance.get() as instance:
                     if "inproc" in todo:
-                        rows.append(("in-process, 4 steps (stop_at=script)",
-                                     measure_runs(client, instance, tag, "script", "script", args.rounds)))
-                        rows.append(("in-process, whole project",
-                                     measure_runs(client, instance, tag, "whole", None, args.rounds)))
+                        label = " (before: cold run workers, queue every 1 s)" if config else ""
+                        rows.append((f"in-process, 4 steps (stop_at=script){label}",
+                                     measure_runs(client, instance, tag, f"script{name}", "script", args.rounds)))
+                        rows.append((f"in-process, whole project{label}",
+                                     measure_runs(client, instance, tag, f"whole{name}", None, args.rounds)))
                     if "mp" in todo:
                         rows.append(("multiprocess (spawn), 4 steps",
                                      measure_runs(client, instance, tag, "mp", "script", args.rounds)))

@@ -119,9 +119,8 @@ def launch_brief(client: PipelineClient, brief: Brief, stop_at: str | None, tags
 
     run_tags = {OWNER: owner_of(owner, brief.owner), **(tags or {})}
     refuse_if_active(client, brief.project_id)
-    client.add_partition(brief.project_id)
-    return client.launch(brief.project_id, run_config(brief),
-                         selection_names(stop_at, brief.publish.require_approval), run_tags)
+    return client.add_partition_and_launch(brief.project_id, run_config(brief),
+                                           selection_names(stop_at, brief.publish.require_approval), run_tags)
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
