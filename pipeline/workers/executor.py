@@ -91,8 +91,8 @@ class StepTask:
             return True
         if self.revoked or self.result.state != "STARTED":
             return False
-        info = self.result.info if isinstance(self.result.info, dict) else {}
-        node = info.get("hostname")
+        info = self.result.info  # read once: each read asks the backend, and the task may finish in between
+        node = info.get("hostname") if isinstance(info, dict) else None
         if node and self.run.workers.lost(node, self.result.id):
             if self.resubmitted >= RESUBMITS:
                 self.lost_on = node
