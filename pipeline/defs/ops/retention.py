@@ -7,7 +7,9 @@ import os
 
 import dagster as dg
 
+from pipeline.defs.common import failure
 from pipeline.defs.resources import DataFolder
+from pipeline.failure import Problem
 from pipeline.objects.retention import DurationError, parse_duration, prune, unfinished_since
 from pipeline.tags import PROJECT
 
@@ -34,7 +36,8 @@ def prune_caches(context: dg.OpExecutionContext, files: DataFolder) -> None:
     try:
         older_than = parse_duration(raw)
     except DurationError as e:
-        raise dg.Failure(description=f"{e} ({RETENTION_ENV} or the op's older_than)", allow_retries=False) from None
+        raise failure(Problem(str(e), where=f"{RETENTION_ENV} or the op's older_than",
+                              code="ARGUMENT_INVALID")) from None
     since = unfinished_since(instance_project_runs(context.instance))
     for report in prune(files.folder, older_than, since):
         context.log.info(report.line(dry_run=False))
