@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from pipeline.brief_style import GENERATED, SubtitleSettings, check_music, music_name
 from pipeline.defs.text.models import Outline
 from pipeline.documents import UnreadableDocument, check_logo, read_context_file, read_document, resolve_data_path
 from pipeline.ids import owner_problem, project_id_problem
@@ -48,7 +49,8 @@ class VideoSettings(BaseModel):
     # Fields that change only how the video looks: left out of the text checkpoints' keys, so changing them
     # re-renders the video (and redraws images for a new format) without writing or speaking anything again.
     LOOK: ClassVar[frozenset[str]] = frozenset({"format", "logo", "logo_position", "logo_size", "logo_opacity",
-                                                "title_card", "title_card_seconds", "ken_burns"})
+                                                "title_card", "title_card_seconds", "ken_burns", "subtitles",
+                                                "music", "music_mood", "music_volume", "music_credit", "loudness"})
     target_seconds: int = Field(default=240, ge=20, le=3600)
     segment_min_seconds: float = Field(default=5, ge=1, le=60)
     segment_max_seconds: float = Field(default=20, ge=2, le=120)
@@ -69,6 +71,33 @@ class VideoSettings(BaseModel):
     title_card: bool = Field(default=False, description="the video's title over its first seconds, in the "
                                                         "subtitle font")
     title_card_seconds: float = Field(default=3.0, ge=1, le=10, description="how long the title card shows, 1-10 s")
+    subtitles: SubtitleSettings = Field(default_factory=SubtitleSettings,
+                                        description="how the burned-in subtitles look, and the word highlight")
+    music: str | None = Field(default=None, max_length=500,
+                              description="background music: an audio file under the data folder, or generated "
+                                          "(made offline by the project, licence-free); none by default")
+    music_mood: Literal["calm", "bright", "tense"] = Field(default="calm", description="the generated music's mood")
+    music_volume: float = Field(default=-20.0, ge=-40, le=0,
+                                description="the music's loudness against the voice's, in dB, -40 to 0 (in the "
+                                            "pauses; ducked 14 dB more under speech)")
+    music_credit: str | None = Field(default=None, min_length=1, max_length=300,
+                                     description="the music file's licence or credit line, for the publication's "
+                                                 "metadata")
+    loudness: float = Field(default=-16.0, ge=-30, le=-10,
+                            description="the final mix's integrated loudness in LUFS (EBU R128), -30 to -10; true "
+                                        "peak at most -1 dBTP")
+
+    @field_validator("music")
+    @classmethod
+    def _music_name(cls, value: str | None) -> str | None:
+        return music_name(value)
+
+    @field_validator("music_credit")
+    @classmethod
+    def _plain_credit(cls, value: str | None) -> str | None:
+        if value is not None and _CONTROL.search(value):
+            raise ValueError("must not contain control characters")
+        return value
 
     @field_validator("format", mode="before")
     @classmethod
@@ -329,6 +358,9 @@ class Brief(BaseModel):
             if self.video.logo:
                 check_logo(data_dir, self.video.logo, "video.logo")
             self.thumbnail.check_font(data_dir, self.language)
+            self.video.subtitles.check_font(data_dir, self.language)
+            if self.video.music not in (None, GENERATED):
+                check_music(data_dir, self.video.music)
             self.media.check_files(data_dir)
         return self
 

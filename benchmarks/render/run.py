@@ -1,7 +1,11 @@
 """Render benchmark: the project's chunked renderer against one ffmpeg pass and MoviePy 2, per video format.
 
     .venv/bin/python benchmarks/render/run.py [--rounds N] [--seconds 300] [--segments 20]
-        [--only project,onepass,moviepy] [--cues sentence|segment] [--formats 16:9,9:16]
+        [--only project,onepass,moviepy,words,karaoke] [--cues sentence|segment] [--formats 16:9,9:16]
+
+`words` is the project's renderer in word mode (the word being spoken in a second colour, one still per
+word) and `karaoke` one ffmpeg pass drawing the same word timings with libass karaoke tags (\\k); their
+ratios are against `karaoke`.
 
 Inputs are built once in benchmarks/render/work/. Every render runs in a fresh subprocess of this
 script (`--worker JOB`), which times only the render call and reports its own CPU and peak RSS;
@@ -31,7 +35,7 @@ RESULTS = HERE / "results.json"
 sys.path.insert(0, str(ROOT))  # the pipeline package, installed or not
 FPS = 30
 SIZES = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080)}  # pipeline.render.frame.SIZES
-METHODS = ("project", "onepass", "moviepy")
+METHODS = ("project", "onepass", "moviepy", "words", "karaoke")
 X264 = ["-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-crf", "20", "-pix_fmt", "yuv420p"]
 # libass sizes are in units of a 288-row script scaled to the video's height: 14/288 of 1080 = 52 px. A vertical
 # video keeps about the same pixel size (the project draws 54 px at 16:9, 59 px at 9:16) and sits above the
@@ -137,6 +141,8 @@ def onepass_renderer():
         # they would be drawn on the 20 input pictures only, showing each picture's first cue throughout.
         style = SUBTITLE_STYLES[job["format"]]
         vf = f"format=yuv420p,fps={FPS},subtitles=filename={job['srt']}:force_style='{style}'"
+        if "ass" in job:  # karaoke: the word timings as \\k tags, drawn by libass on every frame in the same pass
+            vf = f"format=yuv420p,fps={FPS},subtitles=filename={job['ass']}"
         subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
                         "-f", "concat", "-safe", "0", "-i", str(listing), "-i", job["wav"],
                         "-map", "0:v", "-map", "1:a", "-vf", vf, *X264, "-r", str(FPS),
@@ -171,8 +177,78 @@ def moviepy_renderer():
     return render
 
 
+def word_timings(cue: dict) -> list[float]:
+    """Word starts of a cue: spread by syllables over its spoken part (the cue minus a 0.25 s pause), as the
+    project estimates them when the speech engine gives none."""
+    from pipeline.render.words import estimate
+
+    return estimate(cue["text"], "en", cue["start"] + 0.05, cue["end"] - 0.25)
+
+
+def words_renderer():
+    from pipeline.render.frame import frame_for
+    from pipeline.render.karaoke import word_shots
+    from pipeline.render.slideshow import RenderRequest, Shot, render_slideshow
+    from pipeline.render.subtitle_style import SubtitleStyle
+
+    def render(job: dict) -> dict:
+        shots = []
+        for c in job["cues"]:
+            shot = Shot(image=Path(job["images"][c["segment"]]), text=c["text"], start=c["start"])
+            shots += word_shots(shot, word_timings(c), c["end"] - 0.25, c["end"])
+        result = render_slideshow(RenderRequest(
+            shots=shots, audio=Path(job["wav"]), total=job["seconds"], out=Path(job["out"]),
+            work_dir=Path(job["work_dir"]), chunk_cache=Path(job["chunk_cache"]), fps=FPS,
+            frame=frame_for(job["format"]), subtitles=SubtitleStyle(mode="words")))
+        return {"stills": result.stills, "stills_encoded": result.stills_encoded}
+
+    return render
+
+
+# libass karaoke: each word turns from SecondaryColour (white) to PrimaryColour (#FFD400) at its start, in the
+# script's own pixels (PlayRes = the video's size); about the project's sizes and places per format.
+ASS_STYLES = {"16:9": (1920, 1080, 54, 3, 60, 100), "9:16": (1080, 1920, 59, 3, 430, 140),
+              "1:1": (1080, 1080, 54, 3, 60, 60)}
+
+
+def karaoke_script(cues: list[dict], format: str) -> str:
+    width, height, size, outline, margin_v, margin_lr = ASS_STYLES[format]
+
+    def stamp(t: float) -> str:
+        cs = round(t * 100)
+        return f"{cs // 360000}:{cs // 6000 % 60:02d}:{cs // 100 % 60:02d}.{cs % 100:02d}"
+
+    lines = ["[Script Info]", "ScriptType: v4.00+", f"PlayResX: {width}", f"PlayResY: {height}",
+             "WrapStyle: 0", "ScaledBorderAndShadow: yes", "", "[V4+ Styles]",
+             "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, "
+             "Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, "
+             "Alignment, MarginL, MarginR, MarginV, Encoding",
+             f"Style: Default,DejaVu Sans,{size},&H0000D4FF,&H00FFFFFF,&H00000000,&H96000000,-1,0,0,0,100,100,0,0,"
+             f"1,{outline},0,2,{margin_lr},{margin_lr},{margin_v},1", "", "[Events]",
+             "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text"]
+    for c in cues:
+        starts = word_timings(c)
+        edges = [c["start"], *starts[1:], c["end"] - 0.25]
+        words = "".join(f"{{\\k{max(0, round((b - a) * 100))}}}{w} "
+                        for a, b, w in zip(edges, edges[1:], c["text"].split()))
+        lines.append(f"Dialogue: 0,{stamp(c['start'])},{stamp(c['end'])},Default,,0,0,0,,{words.strip()}")
+    return "\n".join(lines) + "\n"
+
+
+def karaoke_renderer():
+    onepass = onepass_renderer()
+
+    def render(job: dict) -> dict:
+        script = Path(job["work_dir"]) / "karaoke.ass"
+        script.write_text(karaoke_script(job["cues"], job["format"]), encoding="utf-8")
+        return onepass({**job, "ass": str(script)})
+
+    return render
+
+
 RENDERERS = {"project": project_renderer, "incremental": project_renderer,
-             "onepass": onepass_renderer, "moviepy": moviepy_renderer}
+             "onepass": onepass_renderer, "moviepy": moviepy_renderer,
+             "words": words_renderer, "karaoke": karaoke_renderer}
 
 
 def worker(job_path: Path) -> None:
@@ -301,9 +377,10 @@ def table(by_format: dict[str, dict]) -> str:
             "| size, 30 fps, A/V within 1 frame | one-pass wall / wall | one-pass CPU / CPU |",
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
     for format, med in by_format.items():
-        base, base_cpu = med.get("onepass", {}).get("wall_s"), med.get("onepass", {}).get("cpu_s")
         width, height = SIZES[format]
         for method, r in med.items():
+            against = med.get("karaoke" if method in ("words", "karaoke") else "onepass", {})
+            base, base_cpu = against.get("wall_s"), against.get("cpu_s")
             if "error" in r:
                 rows.append(f"| {format} | {method} | failed | | | | | | | | | |")
                 continue

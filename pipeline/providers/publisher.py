@@ -41,6 +41,7 @@ class PublishPackage(BaseModel):
     width: int = 1920
     height: int = 1080
     credits: list[dict] = Field(default_factory=list)  # stock footage: provider, id, author, url, licence
+    music: dict | None = None  # the background music's source, origin and licence (render/music.py's origin)
 
 
     def metadata(self) -> dict:
@@ -49,7 +50,8 @@ class PublishPackage(BaseModel):
                 "privacy": self.privacy, "publish_at": self.publish_at.isoformat() if self.publish_at else None,
                 "synthetic_media": self.synthetic_media, "format": self.format,
                 "size": f"{self.width}x{self.height}", "vertical": self.format == "9:16",
-                **({"credits": self.credits} if self.credits else {})}  # stock footage's, when the video has any
+                **({"credits": self.credits} if self.credits else {}),  # stock footage's, when the video has any
+                **({"music": self.music} if self.music else {})}
 
 
 class PublishResult(BaseModel):

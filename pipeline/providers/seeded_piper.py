@@ -35,6 +35,7 @@ def seeded_noise_model(model_path: Path) -> tuple[bytes, int]:
     """
     model = onnx.load(str(model_path))
     graph = model.graph
+    _expose_durations(model)
     nodes = list(graph.node)
     del graph.node[:]
     count = 0
@@ -64,6 +65,17 @@ def seeded_noise_model(model_path: Path) -> tuple[bytes, int]:
     return model.SerializeToString(), count
 
 
+def _expose_durations(model: onnx.ModelProto) -> None:
+    """Make the phoneme durations (the graph's one `Ceil`: audio frames per phoneme id) an output, as piper's
+    own `include_alignments` does, so word timings can be read beside the audio; the audio is unchanged."""
+    from piper.patch_voice_with_alignment import add_alignment_output
+
+    try:
+        add_alignment_output(model)
+    except ValueError:  # no single Ceil (another architecture), or already an output: no timings
+        pass
+
+
 class SeededSession:
     """Stands in for the ONNX session a PiperVoice runs (`run(None, feeds)`), feeding it seeded noise."""
 
@@ -75,6 +87,9 @@ class SeededSession:
                                                      providers=["CPUExecutionProvider"])
         self._most = [0.0] * self.nodes  # the most noise per phoneme id each node has needed: a guess, not a result
         self._needs = [f"noise_need_{k}" for k in range(self.nodes)]
+        outputs = [o.name for o in self._session.get_outputs()]
+        # the phoneme durations (_expose_durations), returned second: PiperVoice reads them as alignments
+        self._durations = [n for n in outputs if n != "output" and not n.startswith("noise_need_")][:1]
 
     def run(self, output_names: Any, feeds: dict[str, np.ndarray], run_options: Any = None) -> list[np.ndarray]:
         """The model's audio output for `feeds`, with noise that depends on `feeds` alone."""
@@ -90,11 +105,13 @@ class SeededSession:
         for _ in range(self.nodes + 1):
             noise = {f"noise_{k}": np.random.Generator(np.random.PCG64(seed)).standard_normal(size, np.float32)
                      for k, (seed, size) in enumerate(zip(seeds, sizes))}
-            audio, *needs = self._session.run(["output", *self._needs], {**feeds, **noise}, run_options)
+            audio, *rest = self._session.run(["output", *self._durations, *self._needs], {**feeds, **noise},
+                                             run_options)
+            durations, needs = rest[:len(self._durations)], rest[len(self._durations):]
             wanted = [int(need[0]) for need in needs]
             if all(need <= size for need, size in zip(wanted, sizes)):
                 self._most = [max(most, need / count) for most, need in zip(self._most, wanted)]
-                return [audio]
+                return [audio, *durations]
             sizes = [max(size, need) for size, need in zip(sizes, wanted)]
         raise AssertionError("unreachable: every pass gives at least one more node all the noise it needs")
 

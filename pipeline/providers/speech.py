@@ -26,6 +26,7 @@ SPEECH_RATES = {"en": 2.9, "zh": 2.6}  # measured on the offline voices, pauses 
 class SpeechResult(BaseModel):
     duration: float
     sample_rate: int
+    words: list[float] | None = None  # seconds from the audio's start at which each word (split at spaces) begins
 
 
 class SpeechProvider(dg.ConfigurableResource):
@@ -155,8 +156,9 @@ class OfflineSpeech(SpeechProvider):
     def synthesize(self, text: str, language: str, voice: str | None, out_path: Path) -> SpeechResult:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         engine = self.voice_id(language, voice)
+        words = None
         if engine.startswith("piper:"):
-            self._speak_piper(text, out_path)
+            words = self._speak_piper(text, out_path)
         else:
             self._speak_espeak(text, engine.split(":")[1], out_path)
         try:
@@ -169,11 +171,16 @@ class OfflineSpeech(SpeechProvider):
         if seconds <= 0:
             raise PermanentProviderError(self.name, f"{engine} produced no audio for {text[:40]!r}", role="speech",
                                          kind="invalid_output")
-        return SpeechResult(duration=seconds, sample_rate=rate)
+        return SpeechResult(duration=seconds, sample_rate=rate, words=words)
 
-    def _speak_piper(self, text: str, out_path: Path) -> None:
+    def _speak_piper(self, text: str, out_path: Path) -> list[float] | None:
+        """Speak `text` with piper; the words' starts from its phoneme alignments (None: they did not match)."""
+        from pipeline.providers.word_timing import word_starts
+
+        voice = piper_voice()
         with wave.open(str(out_path), "wb") as w:
-            piper_voice().synthesize_wav(text, w)
+            alignments = voice.synthesize_wav(text, w, include_alignments=True)
+        return word_starts(voice, text, alignments or [], voice.config.sample_rate)
 
     def _speak_espeak(self, text: str, voice: str, out_path: Path) -> None:
         exe = shutil.which("espeak-ng")

@@ -19,7 +19,8 @@ class Shot:
     """One cue on screen: its image, its subtitle line and when it is spoken.
 
     Shots with `motion` (a Ken Burns zoom) of the same `segment` are rendered frame by frame together, and so
-    are shots with a `clip` (the segment's video, which then shows instead of `image`).
+    are shots with a `clip` (the segment's video, which then shows instead of `image`). In word mode a cue is
+    one shot per word, `highlight` the word drawn in the highlight colour (-1: none; render/karaoke.py).
     """
 
     image: Path
@@ -28,6 +29,7 @@ class Shot:
     segment: int = -1
     motion: bool = False
     clip: ClipSource | None = None
+    highlight: int | None = None
 
     @property
     def moving(self) -> bool:

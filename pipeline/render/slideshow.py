@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.render import ffmpeg
+from pipeline.render import ffmpeg, karaoke
 from pipeline.render.clips import join_audio, prepare_clip
 from pipeline.render.ffmpeg import RenderError
 from pipeline.render.fonts import font_key
@@ -24,7 +24,9 @@ from pipeline.render.frame import Frame, frame_for
 from pipeline.render.h264 import split_access_units
 from pipeline.render.overlays import Logo, frame_with_logo, place_logo
 from pipeline.render.pieces import Piece, Shot, cut
+from pipeline.render.music import AudioMix, mix_track
 from pipeline.render.stills import StillMaker
+from pipeline.render.subtitle_style import DEFAULT as PLAIN, SubtitleStyle, placed
 from pipeline.render.timing import frame_spans
 from pipeline.store import atomic_write, file_digest, item_key
 
@@ -48,6 +50,8 @@ class RenderRequest:
     intro: Path | None = None  # presenter clips, any size and rate, scaled and padded to the frame: before, after
     outro: Path | None = None
     title_card_seconds: float = 0.0  # the title over the first seconds of the shots (0: no title card)
+    subtitles: SubtitleStyle = PLAIN  # their look; in word mode the shots are one per word (render/karaoke.py)
+    mix: AudioMix | None = None  # music under the voice and the loudness target (render/music.py); None: the voice
 
     @property
     def width(self) -> int:
@@ -115,10 +119,12 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
     keys = [p.key for p in pieces if not p.motion]
     missing = {p.key: p for p in pieces if not p.motion and p.frames > 0
                and not (request.chunk_cache / f"{p.key}.h264").exists()}
+    runs = karaoke.take_runs(missing)  # word mode: each cue's word stills, encoded as one run
     moving = list({p.key: p for p in pieces if p.motion and p.frames > 0
                    and not (request.chunk_cache / f"{p.key}.h264").exists()}.values())
     work = _Work(progress or (lambda done, total, message: None),
-                 len(missing) * CHUNK_FRAMES + sum(p.frames for p in moving) + total_frames // MUX_UNIT + 1)
+                 len(missing) * CHUNK_FRAMES + sum(len(r.looks) for r in runs.values())
+                 + sum(p.frames for p in moving) + total_frames // MUX_UNIT + 1)
 
     clips = [_clip(request, c, work) if c else None for c in (request.intro, request.outro)]
     audio_in = request.audio
@@ -128,13 +134,21 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
                               request.work_dir / "audio-with-presenter.wav")
     audio_in = mix_clip_sound(pieces, audio_in, request.work_dir, request.chunk_cache, request.fps,
                               len(clips[0].units) / request.fps if clips[0] else 0.0)  # clips' own sound, if kept
-    audio_out = request.chunk_cache / f"{item_key('aac', RENDER_VERSION, file_digest(audio_in))}.m4a"
+    mixed = request.mix is not None and request.mix.needed  # music, or another loudness: the final mix
+    track = item_key("aac", RENDER_VERSION, file_digest(audio_in), *([request.mix.key()] if mixed else []))
+    audio_out = request.chunk_cache / f"{track}.m4a"
     audio = None
     if not audio_out.exists():  # a re-render whose narration did not change reuses the encoded track
+        if mixed:
+            audio_in = mix_track(request.mix, audio_in, request.work_dir, _speech(request, clips),
+                                 progress=lambda t: work.at(0, f"mixing the music under the voice ({t.elapsed:.0f} s)"))
         audio = ffmpeg.Running(ffmpeg.aac_args(audio_in, audio_out.with_name(f".{audio_out.name}")),
                             "AAC encoding of the narration")
     try:
         _encode_chunks(request, frame, missing, work)
+        work.add(karaoke.encode_runs(runs, StillMaker(request.language, frame, request.logo, request.title,
+                                                      request.subtitles), request.width, request.height,
+                                     request.fps, request.chunk_cache, request.work_dir, work.at))
         render_clip_pieces([p for p in moving if p.clip is not None], request.chunk_cache, request.work_dir, frame,
                            request.language, request.logo, request.title, request.fps, CHUNK_FRAMES, work)
         for piece in moving:  # video clips fill their segments above (render/footage.py), zooms here
@@ -159,8 +173,12 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
     extra = [c.seconds(request.fps) if c else 0.0 for c in clips]
     total_frames += sum(len(c.units) for c in clips if c)
     work.report(work.total, work.total, f"rendered {total_frames} frames")
-    return RenderResult(path=request.out, frames=total_frames, stills=len(set(keys)),
-                        stills_encoded=len(missing), encoded_frames=len(missing) * CHUNK_FRAMES,
+    words = {p.key: len(p.looks) for p in pieces if isinstance(p, karaoke.Run)}  # a run: one still per word
+    encoded_words = sum(len(r.looks) for r in runs.values())
+    stills = len(set(keys)) + sum(words.values()) - len(words)
+    return RenderResult(path=request.out, frames=total_frames, stills=stills,
+                        stills_encoded=len(missing) + encoded_words,
+                        encoded_frames=len(missing) * CHUNK_FRAMES + encoded_words,
                         motion_segments=sum(1 for p in pieces if p.motion and p.clip is None),
                         intro_seconds=extra[0], outro_seconds=extra[1])
 
@@ -175,6 +193,8 @@ def _assemble(request: RenderRequest, pieces: list[Piece], clips: list, work: _W
     stream = request.work_dir / "video.h264"
     cache: dict[str, list[bytes]] = {}
     written = 0
+    skip = karaoke.skip_frame(request.chunk_cache, request.width, request.height, request.fps) \
+        if any(isinstance(p, karaoke.Run) for p in pieces) else b""
     with open(stream, "wb") as out:
         if clips[0]:
             out.write(b"".join(clips[0].units))
@@ -184,7 +204,9 @@ def _assemble(request: RenderRequest, pieces: list[Piece], clips: list, work: _W
             if piece.key not in cache:
                 cache[piece.key] = split_access_units((request.chunk_cache / f"{piece.key}.h264").read_bytes())
             units = cache[piece.key]
-            if piece.motion:
+            if isinstance(piece, karaoke.Run):
+                out.write(karaoke.assemble(piece, units, skip))
+            elif piece.motion:
                 out.write(b"".join(units))
             else:
                 whole, rest = divmod(piece.frames, len(units))
@@ -202,7 +224,8 @@ def _assemble(request: RenderRequest, pieces: list[Piece], clips: list, work: _W
 def _pieces(request: RenderRequest, spans: list[int], digest, logo_key: str | None, frame: Frame) -> list[Piece]:
     """The stream's pieces (a still cut in two where the title card ends), each keyed by all that draws it."""
     pieces = cut(request.shots, spans, round(request.title_card_seconds * request.fps) if request.title else 0)
-    font = font_key(request.language)
+    font = font_key(request.language, request.subtitles.font)
+    style = request.subtitles.key()  # nothing for the default look: its chunks keep their keys
     for piece in pieces:
         shot = piece.shots[0]
         title = request.title if piece.titled else None
@@ -211,12 +234,27 @@ def _pieces(request: RenderRequest, spans: list[int], digest, logo_key: str | No
                                   request.language, font, logo_key, title)
         elif piece.motion:
             piece.key = item_key("motion", RENDER_VERSION, CHUNK_FRAMES, frame, request.fps,
-                                 digest(shot.image), [(s.text, n) for s, n in zip(piece.shots, piece.spans)],
-                                 request.language, font, logo_key, title, piece.titled)
+                                 digest(shot.image), [(s.text, n) if s.highlight is None else (s.text, n, s.highlight)
+                                                      for s, n in zip(piece.shots, piece.spans)],
+                                 request.language, font, logo_key, title, piece.titled, *style)
         else:
             piece.key = item_key("chunk", RENDER_VERSION, CHUNK_FRAMES, frame, request.fps,
-                                 digest(shot.image), shot.text, request.language, font, logo_key, title)
+                                 digest(shot.image), shot.text, request.language, font, logo_key, title, *style)
+    if request.subtitles.words:
+        pieces = karaoke.runs(pieces, lambda run: item_key(
+            "run", RENDER_VERSION, frame, request.fps, digest(run.shots[0].image), run.shots[0].text,
+            request.language, font, logo_key, request.title if run.titled else None, style, run.looks))
     return pieces
+
+
+def _speech(request: RenderRequest, clips: list) -> list[tuple[float, float]]:
+    """The spans of the final track in which someone speaks: the presenter's clips and each cue's voice."""
+    intro = len(clips[0].units) / request.fps if clips[0] else 0.0
+    spans = [(0.0, intro)] if clips[0] else []
+    spans += [(a + intro, b + intro) for a, b in (request.mix.speech if request.mix else ())]
+    if clips[1]:
+        spans.append((intro + request.total, intro + request.total + len(clips[1].units) / request.fps))
+    return spans
 
 
 def _render_motion(request: RenderRequest, frame: Frame, piece: Piece, work: _Work) -> None:
@@ -239,7 +277,8 @@ def _render_motion(request: RenderRequest, frame: Frame, piece: Piece, work: _Wo
         work.at(0, f"moving segment {segment}: subtitle {n + 1} of {len(piece.shots)}")
         if frames and shot.text:
             layer = folder / f"sub-{n}.png"
-            subtitle_layer(shot.text, request.language, frame).save(layer)
+            subtitle_layer(shot.text, request.language, frame, style=placed(request.subtitles, frame, request.logo),
+                           highlight=shot.highlight).save(layer)
             layers.append((layer, first, first + frames - 1))
         first += frames
     logo = None
@@ -267,7 +306,7 @@ def _encode_chunks(request: RenderRequest, frame: Frame, missing: dict[str, Piec
     args = ffmpeg.chunk_encode_args(raw, request.width, request.height, request.fps, CHUNK_FRAMES)
     encoder = ffmpeg.Running(args, "encoding video chunks", stdin=True, progress=True)
     total = len(missing) * CHUNK_FRAMES
-    maker = StillMaker(request.language, frame, request.logo, request.title)
+    maker = StillMaker(request.language, frame, request.logo, request.title, request.subtitles)
     try:
         for n, piece in enumerate(missing.values()):
             work.at(n * CHUNK_FRAMES, f"encoding still {n + 1} of {len(missing)}")

@@ -44,3 +44,16 @@ def integrated_loudness(path: Path) -> float:
                           "-af", "ebur128", "-f", "null", "-"], capture_output=True, check=True).stderr.decode()
     summary = out[out.rfind("Integrated loudness:"):]
     return float(summary.split("I:")[1].split("LUFS")[0])
+
+
+def loudness_and_peak(path: Path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) of a file's audio, by ffmpeg's ebur128 filter."""
+    import re
+
+    out = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:a:0",
+                          "-af", "ebur128=peak=true", "-f", "null", "-"], capture_output=True,
+                         check=True).stderr.decode()
+    summary = out[out.rfind("Summary:"):]
+    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary)[1])
+    peak = float(re.search(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary)[1])
+    return integrated, peak

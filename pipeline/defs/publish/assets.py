@@ -14,6 +14,7 @@ from pipeline.defs.video.models import Script, Thumbnail, Video
 from pipeline.events.progress import Progress
 from pipeline.failure import Problem
 from pipeline.providers.publisher import PublishPackage, Publisher
+from pipeline.render.music import origin as music_origin
 from pipeline.usage import meter  # reports the publication when the brief is verbose
 
 
@@ -31,6 +32,7 @@ def package_for(brief: Brief, script: Script, video: Video, thumbnail: Thumbnail
         language=brief.language, privacy=brief.publish.privacy, publish_at=brief.publish.publish_at,
         format=brief.video.format, width=video.width, height=video.height,
         credits=[c.model_dump() for c in load_credits(folder)],
+        music=music_origin(brief.video.music, brief.video.music_mood, brief.video.music_credit, files.root),
     )
 
 
@@ -65,6 +67,7 @@ def publication(context: dg.AssetExecutionContext, brief: Brief, script: Script,
         "publish_at": value.publish_at.isoformat() if value.publish_at else "now", "synthetic_media": True,
         "format": package.format, "size": f"{package.width}x{package.height}",
         "credits": dg.MetadataValue.json(package.credits),
+        "music": dg.MetadataValue.json(package.music) if package.music else "none",
     }
     if value.url:
         metadata["url"] = dg.MetadataValue.url(value.url)

@@ -22,6 +22,7 @@ from pipeline.brief import (
     ThumbnailSettings,
     VideoSettings,
 )
+from pipeline.brief_style import SubtitleSettings
 from pipeline.defs.text.models import Character, ChapterPlan, Outline, StoryBible
 from pipeline.media import MediaItem, MediaSettings
 from pipeline.stages import STAGES
@@ -36,6 +37,28 @@ DIFFERENCES = {
     "video.ken_burns": "Any: Dagster config has no type for `true`, `false` or a list of integers",
     "publish.publish_at": "a string: Dagster config has no date-time type",
 }
+
+
+class SubtitleConfig(dg.Config):
+    mode: Literal["line", "words", "off"] = Field(
+        default="line", description="line: the cue's line; words: the word being spoken in highlight_color too; "
+                                    "off: no burned-in subtitles (the SRT and WebVTT files are still made)")
+    font: str | None = Field(default=None, description="a font family installed on the machine (fc-list), or a "
+                                                       ".ttf, .otf or .ttc file under the data folder; default: a "
+                                                       "bold sans")
+    size: float = Field(default=1.0, description="text size against the format's own, 0.5-2.5")
+    color: str = Field(default="#FFFFFF", description="the text's colour, #RRGGBB")
+    highlight_color: str = Field(default="#FFD400", description="the spoken word's colour in words mode, #RRGGBB")
+    outline_color: str = Field(default="#000000", description="the outline around the letters, #RRGGBB")
+    outline_width: int | None = Field(default=None, description="the outline's width in pixels, 0-20 (0: none); "
+                                                                "default: an 18th of the text size, at least 2")
+    box: bool = Field(default=True, description="a box behind the lines")
+    box_color: str = Field(default="#000000", description="the box's colour, #RRGGBB")
+    box_opacity: float = Field(default=0.59, description="the box's opacity, 0.05-1")
+    position: str = Field(default="bottom", description="top, middle, bottom (inside the safe area), or the "
+                                                         "lines' centre as a percentage from the top, e.g. 70%")
+    max_lines: int | None = Field(default=None, description="most lines before the text shrinks, 1-8; default: "
+                                                            "the format's (3 for 16:9, 5 for 9:16, 4 for 1:1)")
 
 
 class VideoConfig(dg.Config):
@@ -57,6 +80,18 @@ class VideoConfig(dg.Config):
     title_card: bool = Field(default=False, description="the video's title over its first seconds, in the "
                                                         "subtitle font")
     title_card_seconds: float = Field(default=3.0, description="how long the title card shows, 1-10 s")
+    subtitles: SubtitleConfig = Field(default_factory=SubtitleConfig,
+                                      description="how the burned-in subtitles look, and the word highlight")
+    music: str | None = Field(default=None, description="background music: an audio file under the data folder, "
+                                                        "or generated (made offline by the project, licence-free); "
+                                                        "none by default")
+    music_mood: Literal["calm", "bright", "tense"] = Field(default="calm", description="the generated music's mood")
+    music_volume: float = Field(default=-20.0, description="the music's loudness against the voice's, in dB, -40 "
+                                                           "to 0 (in the pauses; ducked 14 dB more under speech)")
+    music_credit: str | None = Field(default=None, description="the music file's licence or credit line, for the "
+                                                               "publication's metadata")
+    loudness: float = Field(default=-16.0, description="the final mix's integrated loudness in LUFS (EBU R128), "
+                                                       "-30 to -10; true peak at most -1 dBTP")
 
 
 class ThumbnailConfig(dg.Config):
@@ -175,6 +210,7 @@ class BriefConfig(dg.Config):
 # Each model of the brief and the config class that mirrors it.
 MIRRORS: dict[type[BaseModel], type[dg.Config]] = {
     Brief: BriefConfig, VideoSettings: VideoConfig, ThumbnailSettings: ThumbnailConfig,
+    SubtitleSettings: SubtitleConfig,
     PresenterSettings: PresenterConfig,
     PublishSettings: PublishConfig, Budget: BudgetConfig, ContextItem: ContextItemConfig, Outline: OutlineConfig,
     ChapterPlan: ChapterPlanConfig, StoryBible: StoryBibleConfig, Character: CharacterConfig,

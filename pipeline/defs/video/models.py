@@ -38,6 +38,7 @@ class Cue(BaseModel):
     start: float
     end: float
     audio: str  # relative to the project folder
+    words: list[float] | None = None  # the speech engine's word starts, seconds from `start` (None: it gave none)
 
     @property
     def duration(self) -> float:

@@ -18,6 +18,7 @@ from pipeline.providers.speech import SpeechProvider
 from pipeline.render import ffmpeg
 from pipeline.render.audio import LOUDNESS_TARGET, assemble_track, measure_loudness, normalise_loudness
 from pipeline.render.timing import split_cues
+from pipeline.render.words import load_starts, save_starts
 from pipeline.store import item_key
 from pipeline.usage import meter
 
@@ -44,7 +45,8 @@ def speak_cues(speech_provider: SpeechProvider, brief: Brief, lines: list[tuple[
 
     def speak(path: Path, text: str) -> None:
         tmp = path.with_name(f".{path.name}")
-        speech_provider.synthesize(text, brief.language, brief.video.voice, tmp)
+        result = speech_provider.synthesize(text, brief.language, brief.video.voice, tmp)
+        save_starts(path, getattr(result, "words", None))  # the engine's word timings, kept before the WAV
         tmp.replace(path)
 
     pool = ThreadPoolExecutor(max_workers=max(1, min(speech_provider.concurrency(), len(todo))),
@@ -113,13 +115,15 @@ def narration(context: dg.AssetExecutionContext, brief: Brief, script: Script, s
     shutil.copyfile(normalised, track)
     raw.unlink(missing_ok=True)
     progress.report(progress.total, f"track of {len(lines)} cues assembled", force=True)
-    cues = [Cue(index=n, segment=seg, text=text, start=round(a, 4), end=round(b, 4), audio=folder.rel(p))
+    cues = [Cue(index=n, segment=seg, text=text, start=round(a, 4), end=round(b, 4), audio=folder.rel(p),
+                words=load_starts(p))
             for n, ((seg, text), (a, b), (p, _)) in enumerate(zip(lines, spans, parts))]
     value = Narration(path=folder.rel(track), duration=round(spans[-1][1], 4), sample_rate=48000,
                       voice=voice, cues=cues, loudness_lufs=round(loudness, 1))
     yield dg.Output(value, metadata={
         "duration_seconds": value.duration, "cues": len(cues), "spoken": spoken, "reused": len(cues) - spoken,
-        "voice": voice, "loudness_lufs": value.loudness_lufs, "path": str(track), **usage.finish(),
+        "voice": voice, "loudness_lufs": value.loudness_lufs, "path": str(track),
+        "word_timings": sum(1 for c in cues if c.words is not None), **usage.finish(),
     })
     problems = cue_gaps(value, tolerance=0.001)
     yield dg.AssetCheckResult(check_name="subtitles_cover_narration", passed=not problems,

@@ -8,6 +8,8 @@ from pipeline.defs.common import ASSET_DEFAULTS, failure, failures, step_boundar
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Images, Narration, Script, Thumbnail, Video
 from pipeline.defs.video.presenter import Presenter
+from pipeline.defs.video.styling import audio_mix, styled_shots, subtitle_style, timed_words
+from pipeline.defs.video.styling import metadata as styling_metadata
 from pipeline.defs.video.visuals import clip_sources
 from pipeline.documents import check_logo
 from pipeline.events.progress import Progress
@@ -40,6 +42,9 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
                   clip=clip_of.get(c.segment))
              for c in narration.cues]
     logo = brief_logo(brief, files, "video")
+    style = subtitle_style(brief, files)  # and in word mode one shot per word; music ducked under the cues
+    words = timed_words(brief, narration, folder) if style.words or brief.video.music else None
+    shots = styled_shots(shots, narration, style, words)
     out = folder.path("video.mp4")
     look = brief.video
     card = look.title_card_seconds if look.title_card else 0.0
@@ -48,7 +53,8 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
                             language=brief.language, logo=logo, title=script.title, fps=FPS,
                             frame=frame_for(look.format), title_card_seconds=card,
                             intro=folder.path(presenter.intro) if presenter.intro else None,
-                            outro=folder.path(presenter.outro) if presenter.outro else None)
+                            outro=folder.path(presenter.outro) if presenter.outro else None,
+                            subtitles=style, mix=audio_mix(brief, files, narration, words))
     progress = Progress(context, 1, "frames")
 
     def on_progress(done: int, total: int, message: str) -> None:
@@ -75,7 +81,7 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
         "presenter_seconds": round(result.intro_seconds + result.outro_seconds, 3),
         "moving_segments": result.motion_segments, "clip_segments": len(clip_of),
         "size_mb": round(value.size_bytes / 1e6, 2), "codecs": f"{facts.video_codec}/{facts.audio_codec}",
-        "format": look.format, "size": f"{value.width}x{value.height}",
+        "format": look.format, "size": f"{value.width}x{value.height}", **styling_metadata(brief, files, words),
         "frame_strip": dg.MetadataValue.path(str(save_jpeg(strip, folder.path("video", "frames.jpg")))),
         "preview": dg.MetadataValue.md(markdown_picture(
             strip, "frames of the video", f"{STRIP_FRAMES} frames at evenly spaced times, "
