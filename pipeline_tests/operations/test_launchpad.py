@@ -144,7 +144,8 @@ def test_launchpad_schema_is_what_the_readme_documents(webserver):
         assert field["description"], f"{path} has no description in the Launchpad"
     assert {p for p, f in schema.fields.items() if f["isRequired"]} == {
         "prompt", "outline.title", "outline.logline", "outline.chapters", "outline.chapters[].index",
-        "outline.chapters[].title", "outline.chapters[].summary", "outline.bible.characters[].name"}
+        "outline.chapters[].title", "outline.chapters[].summary", "outline.bible.characters[].name",
+        "media.files[].file"}
 
     # The README's claim about null: every optional field but these accepts it at launch.
     claim = next(line for line in _readme_section().splitlines() if line.startswith("| null |"))
