@@ -198,11 +198,21 @@ class PipelineClient:
         runs = [r for r in self.runs(project, ACTIVE, limit=5) if is_active(r["status"], r["tags"])]
         return runs[0] if runs else None
 
-    def terminate(self, run_id: str) -> None:
-        data = self.query("""mutation($id: String!) { terminateRun(runId: $id) { __typename
-            ... on TerminateRunFailure { message } ... on RunNotFoundError { message } ... on PythonError { message }
-            ... on UnauthorizedError { message } } }""", {"id": run_id})
-        self._check(data["terminateRun"], "TerminateRunSuccess", f"canceling run {run_id}")
+    def terminate(self, run_id: str, starting_timeout: float = 60, poll: float = 0.1) -> None:
+        """Cancel a run. Dagster cancels QUEUED and STARTED runs only; a run the daemon is handing to its run
+        worker is STARTING for a moment, so that is waited out (up to `starting_timeout`) rather than refused."""
+        deadline = time.monotonic() + starting_timeout
+        while True:
+            data = self.query("""mutation($id: String!) { terminateRun(runId: $id) { __typename
+                ... on TerminateRunFailure { message run { status } } ... on RunNotFoundError { message }
+                ... on PythonError { message } ... on UnauthorizedError { message } } }""", {"id": run_id})
+            result = data["terminateRun"]
+            starting = (result.get("__typename") == "TerminateRunFailure"
+                        and (result.get("run") or {}).get("status") in ("STARTING", "NOT_STARTED"))
+            if not starting or time.monotonic() > deadline:
+                self._check(result, "TerminateRunSuccess", f"canceling run {run_id}")
+                return
+            time.sleep(poll)
 
     def delete_run(self, run_id: str) -> None:
         data = self.query("""mutation($id: String!) { deleteRun(runId: $id) { __typename

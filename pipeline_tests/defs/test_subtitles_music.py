@@ -65,7 +65,7 @@ def test_words_then_music_then_volume_each_redoing_only_what_it_must(data_dir):
     assert result.success
     assert CALLS["speech"] == 0 and _metadata(result, "narration")["spoken"] == 0
     video = _metadata(result, "video")
-    assert video["stills_encoded"] > 0 and video["subtitles"] == "words"
+    assert video["stills_encoded"] > 0 and video["subtitle_mode"] == "words"
     narration = json.loads(files.path("narration.json").read_text())
     cues = narration["cues"]
     assert video["word_timing_engine"] == sum(1 for c in cues if c["words"]) > len(cues) // 2, video["word_timing"]

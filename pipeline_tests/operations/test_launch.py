@@ -113,3 +113,26 @@ def test_cancel_then_resume_reuses_finished_items(redis_server, services, data_d
         assert metadata["reused"].value >= spoken_before - 1
         chapters = instance.get_latest_materialization_event(dg.AssetKey("chapters"))
         assert chapters.run_id == run_id, "finished assets are not run again"
+
+
+def test_cancel_waits_out_the_moment_a_run_is_starting_then_cancels(monkeypatch):
+    """Dagster refuses to cancel a STARTING run (the daemon is handing it to its run worker): the client
+    asks again until the run is STARTED, rather than failing a `pipeline cancel` given right after submit."""
+    answers = [{"__typename": "TerminateRunFailure", "message": "Run r could not be terminated due to having "
+                "status STARTING.", "run": {"status": "STARTING"}}] * 3 + [{"__typename": "TerminateRunSuccess"}]
+    asked = []
+    client = PipelineClient("http://127.0.0.1:9")
+    monkeypatch.setattr(client, "query", lambda *a, **k: asked.append(a) or {"terminateRun": answers[len(asked) - 1]})
+    client.terminate("r", poll=0.01)
+    assert len(asked) == 4
+    # a run that stays STARTING past the wait, or any other refusal, is reported at once
+    asked.clear()
+    answers[:] = [answers[0]] * 100
+    with pytest.raises(ClientError, match="canceling run r failed .*status STARTING"):
+        client.terminate("r", starting_timeout=0.05, poll=0.01)
+    asked.clear()
+    answers[:] = [{"__typename": "TerminateRunFailure", "message": "Run r could not be terminated due to "
+                   "having status SUCCESS.", "run": {"status": "SUCCESS"}}]
+    with pytest.raises(ClientError, match="status SUCCESS"):
+        client.terminate("r")
+    assert len(asked) == 1

@@ -63,7 +63,7 @@ def audio_mix(brief: Brief, files: DataFolder, narration: Narration, words: list
 def metadata(brief: Brief, files: DataFolder, words: list[CueWords] | None) -> dict:
     """What the video asset says of its subtitles, word timing and music."""
     look = brief.video
-    out: dict = {"subtitles": look.subtitles.mode, "loudness_target_lufs": look.loudness}
+    out: dict = {"subtitle_mode": look.subtitles.mode, "loudness_target_lufs": look.loudness}
     if look.subtitles.mode == "words" and words is not None:
         engine = sum(1 for w in words if w.source == "engine")
         out["word_timing"] = (f"{engine} of {len(words)} cues timed by the speech engine (phoneme alignment), "
