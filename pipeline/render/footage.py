@@ -21,6 +21,7 @@ from pipeline.render.audio import LOUDNESS_TARGET
 from pipeline.render.frame import Frame
 from pipeline.render.h264 import split_access_units
 from pipeline.render.pieces import ClipSource, Piece
+from pipeline.render.subtitle_style import DEFAULT, SubtitleStyle
 from pipeline.store import atomic_write, file_digest, item_key
 
 FOOTAGE_VERSION = 1  # bump when the clip filters or their encoding change, to invalidate cached pieces
@@ -93,17 +94,19 @@ def clip_piece_args(clip: ClipSource, layers: list[Layer], logo: tuple[Path, int
 
 
 def piece_key(version: int, chunk_frames: int, frame: Frame, fps: int, digest: str, piece: Piece, language: str,
-              font: str, logo_key: str | None, title: str | None) -> str:
-    """Everything that draws a clip segment: the clip's content and fit, its cues and their frames, the look."""
+              font: str, logo_key: str | None, title: str | None, style: tuple = ()) -> str:
+    """Everything that draws a clip segment: the clip's content and fit, its cues (and highlighted words) and
+    their frames, the look (`style`: the subtitle style's key, nothing for the default look)."""
     clip = piece.shots[0].clip
     return item_key("clip-piece", version, FOOTAGE_VERSION, chunk_frames, frame, fps, digest, clip.fit,  # type: ignore[union-attr]
-                    [(s.text, n) for s, n in zip(piece.shots, piece.spans)], language, font, logo_key, title,
-                    piece.titled)
+                    [(s.text, n) if s.highlight is None else (s.text, n, s.highlight)
+                     for s, n in zip(piece.shots, piece.spans)], language, font, logo_key, title, piece.titled, *style)
 
 
 def render_clip_piece(piece: Piece, out: Path, work_dir: Path, frame: Frame, language: str, logo, title: str,
-                      fps: int, chunk_frames: int, work) -> None:
-    """Encode one clip segment into `out` (a closed-chunk H.264 stream of exactly `piece.frames` frames)."""
+                      fps: int, chunk_frames: int, work, style: SubtitleStyle = DEFAULT) -> None:
+    """Encode one clip segment into `out` (a closed-chunk H.264 stream of exactly `piece.frames` frames), its
+    subtitles in `style` (already placed clear of the logo), a word-mode shot's word highlighted."""
     from pipeline.render.overlays import place_logo, title_layer
     from pipeline.render.stills import subtitle_layer, subtitle_rows
 
@@ -114,14 +117,15 @@ def render_clip_piece(piece: Piece, out: Path, work_dir: Path, frame: Frame, lan
     folder.mkdir(parents=True, exist_ok=True)
     layers, first = [], 0
     if piece.titled:
-        title_layer(title, language, frame).save(folder / "title.png")
+        title_layer(title, language, frame, style.font).save(folder / "title.png")
         layers.append((folder / "title.png", 0, piece.titled - 1, 0))
     for n, (shot, frames) in enumerate(zip(piece.shots, piece.spans)):
         work.at(0, f"clip segment {segment}: subtitle {n + 1} of {len(piece.shots)}")
         if frames and shot.text:
             layer = folder / f"sub-{n}.png"
-            top, bottom = subtitle_rows(shot.text, language, frame)
-            subtitle_layer(shot.text, language, frame, dy=top, height=bottom - top).save(layer)
+            top, bottom = subtitle_rows(shot.text, language, frame, style)
+            subtitle_layer(shot.text, language, frame, dy=top, height=bottom - top, style=style,
+                           highlight=shot.highlight).save(layer)
             layers.append((layer, first, first + frames - 1, top))
         first += frames
     mark = None
@@ -159,7 +163,8 @@ class _Tally:
 
 
 def render_clip_pieces(pieces: list[Piece], cache: Path, work_dir: Path, frame: Frame, language: str, logo,
-                       title: str, fps: int, chunk_frames: int, work, workers: int = CLIP_WORKERS) -> None:
+                       title: str, fps: int, chunk_frames: int, work, workers: int = CLIP_WORKERS,
+                       style: SubtitleStyle = DEFAULT) -> None:
     """Encode clip segments into `cache` (`<key>.h264`), `workers` at a time; progress is reported from this
     thread every second (`work.at`), and each segment's frames are added to `work` once all are done."""
     if not pieces:
@@ -169,7 +174,7 @@ def render_clip_pieces(pieces: list[Piece], cache: Path, work_dir: Path, frame: 
     frames: dict[str, int] = {}
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pieces))), thread_name_prefix="clip-piece") as pool:
         futures = [pool.submit(render_clip_piece, p, cache / f"{p.key}.h264", work_dir, frame, language, logo, title,
-                               fps, chunk_frames, _Tally(frames, p.key)) for p in pieces]
+                               fps, chunk_frames, _Tally(frames, p.key), style) for p in pieces]
         try:
             pending = futures
             while pending:

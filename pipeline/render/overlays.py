@@ -88,19 +88,20 @@ class TextBlock:
                       font=self.font, anchor="mm", fill=fill, stroke_width=width, stroke_fill=stroke)
 
 
-def title_block(title: str, language: str, frame: Frame) -> TextBlock:
-    """The title card's text: the subtitle font, larger, at most 3 lines, centred in the safe area."""
+def title_block(title: str, language: str, frame: Frame, face: str | Path | None = None) -> TextBlock:
+    """The title card's text: the subtitle font (`face`: the subtitle style's), larger, at most 3 lines, centred
+    in the safe area."""
     left, top, right, bottom = frame.safe
     size = round(frame.subtitle_px * TITLE_SCALE)
     pad = round(size * 0.5)
-    font, lines = fit_text(title, language, size, right - left - 2 * pad, 3)
+    font, lines = fit_text(title, language, size, right - left - 2 * pad, 3, face=face)
     line_height = round(font.size * 1.3)
     block = line_height * len(lines)
     return TextBlock(font, lines, (left + right) / 2, (top + bottom - block) / 2, line_height, pad)
 
 
-def title_layer(title: str, language: str, frame: Frame) -> Image.Image:
-    """The title card alone on a transparent frame-sized RGBA image."""
+def title_layer(title: str, language: str, frame: Frame, face: str | Path | None = None) -> Image.Image:
+    """The title card alone on a transparent frame-sized RGBA image, in the subtitle font `face`."""
     layer = Image.new("RGBA", frame.size, (0, 0, 0, 0))
-    title_block(title, language, frame).draw(ImageDraw.Draw(layer))
+    title_block(title, language, frame, face).draw(ImageDraw.Draw(layer))
     return layer

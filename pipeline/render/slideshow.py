@@ -150,7 +150,8 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
                                                       request.subtitles), request.width, request.height,
                                      request.fps, request.chunk_cache, request.work_dir, work.at))
         render_clip_pieces([p for p in moving if p.clip is not None], request.chunk_cache, request.work_dir, frame,
-                           request.language, request.logo, request.title, request.fps, CHUNK_FRAMES, work)
+                           request.language, request.logo, request.title, request.fps, CHUNK_FRAMES, work,
+                           style=placed(request.subtitles, frame, request.logo))
         for piece in moving:  # video clips fill their segments above (render/footage.py), zooms here
             if piece.clip is None:
                 _render_motion(request, frame, piece, work)
@@ -231,7 +232,7 @@ def _pieces(request: RenderRequest, spans: list[int], digest, logo_key: str | No
         title = request.title if piece.titled else None
         if piece.clip is not None:
             piece.key = piece_key(RENDER_VERSION, CHUNK_FRAMES, frame, request.fps, digest(piece.clip.path), piece,
-                                  request.language, font, logo_key, title)
+                                  request.language, font, logo_key, title, style)
         elif piece.motion:
             piece.key = item_key("motion", RENDER_VERSION, CHUNK_FRAMES, frame, request.fps,
                                  digest(shot.image), [(s.text, n) if s.highlight is None else (s.text, n, s.highlight)
@@ -271,7 +272,7 @@ def _render_motion(request: RenderRequest, frame: Frame, piece: Piece, work: _Wo
     layers, first = [], 0
     segment = piece.shots[0].segment
     if piece.titled:
-        title_layer(request.title, request.language, frame).save(folder / "title.png")
+        title_layer(request.title, request.language, frame, request.subtitles.font).save(folder / "title.png")
         layers.append((folder / "title.png", 0, piece.titled - 1))
     for n, (shot, frames) in enumerate(zip(piece.shots, piece.spans)):
         work.at(0, f"moving segment {segment}: subtitle {n + 1} of {len(piece.shots)}")

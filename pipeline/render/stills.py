@@ -40,7 +40,8 @@ def compose_still(
     frame = frame_with_logo(frame, logo)  # subtitles above a logo in a bottom corner
     picture = fit_picture(image, frame.size)
     if title:
-        picture = Image.alpha_composite(picture.convert("RGBA"), title_layer(title, language, frame)).convert("RGB")
+        picture = Image.alpha_composite(picture.convert("RGBA"), title_layer(title, language, frame,
+                                                                               style.font)).convert("RGB")
     if text and not style.off:
         _draw_subtitle(picture, text, language, frame, style=style, highlight=highlight)
     if logo is not None:
@@ -127,7 +128,7 @@ class StillMaker:
             if len(self._bases) > 4:
                 self._bases.pop(next(iter(self._bases)))
             picture = compose_still(image, "", self.language, self.layout, self.logo,
-                                    self.title if titled else None)
+                                    self.title if titled else None, self.style)
             self._bases[(image, titled)] = (picture, _yuv_planes(picture))
         return self._bases[(image, titled)]
 

@@ -131,6 +131,16 @@ def test_fonts_a_family_a_file_and_cjk(tmp_path, ground):
     assert near(zh, (255, 210, 0), 3).sum() > 2000
 
 
+def test_the_title_card_is_set_in_the_subtitle_font(ground):
+    """The title card shows the video's title in the subtitle font: the style's family, or the default."""
+    from pipeline.render.overlays import title_layer
+
+    serif = pixels(compose_still(ground, "", "en", WIDE, title="Tides", style=SubtitleStyle(font="DejaVu Serif")))
+    assert (serif != pixels(compose_still(ground, "", "en", WIDE, title="Tides"))).any()
+    card = Image.alpha_composite(Image.open(ground).convert("RGBA"), title_layer("Tides", "en", WIDE, "DejaVu Serif"))
+    assert np.abs(pixels(card.convert("RGB")) - serif).max() <= 1
+
+
 def test_off_draws_nothing(ground):
     still = pixels(compose_still(ground, TEXT, "en", WIDE, style=SubtitleStyle(mode="off")))
     assert (still == np.array(GROUND)).all()

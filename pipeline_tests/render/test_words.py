@@ -118,6 +118,28 @@ def test_word_mode_with_a_moving_segment_a_title_card_and_a_logo(tmp_path):
     assert shown == want
 
 
+def test_word_mode_over_a_clip_segment_in_the_briefs_style(tmp_path):
+    """A clip segment draws its subtitles as the stills do: the brief's style (here at the top, on an opaque
+    box) and the spoken word highlighted from its frame."""
+    from pipeline.render.pieces import ClipSource
+    from pipeline_tests.render.footage_media import clip_file
+
+    style = replace(WORDS, position="top", box=(0, 0, 0, 255))
+    request = word_request(tmp_path, style=style)
+    clip = ClipSource(clip_file(tmp_path / "clip.mp4", size="640x360"))
+    request.shots = [s if s.segment == 0 else replace(s, clip=clip) for s in request.shots]
+    result = render_slideshow(request)
+    frames = frames_of(result.path)
+    assert len(frames) == round(TOTAL * 30)
+    want = expected()
+    assert [(cue, shown_word(f, CUES[cue][0], style)) for f, (cue, _) in zip(frames, want)] == want
+    # in line mode the same clip segment shows its lines with no word highlighted
+    again = render_slideshow(word_request(tmp_path, style=replace(style, mode="line"), out=tmp_path / "line.mp4",
+                                          shots=[replace(s, highlight=None) for s in request.shots
+                                                 if s.highlight in (0, None)]))
+    assert all(shown_word(f, CUES[cue][0], style) == -1 for f, (cue, _) in zip(frames_of(again.path), want))
+
+
 def test_the_fast_word_frames_are_the_composed_stills(tmp_path):
     image = solid_png(tmp_path / "g.png", GROUND, SMALL.size)
     text = "The keeper climbed the stairs one last time, counting every step in the dark."
