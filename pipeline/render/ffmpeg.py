@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,6 +162,20 @@ class Running:
             raise failure(self.what, code, bytes(self._errors), self.args)
         return bytes(self._errors)
 
+    def feed(self, frames: Iterable[bytes], on_tick: TickFn | None = None) -> bytes:
+        """Write each of `frames` to the tool's stdin, close it and wait for the tool (`wait`): a tool that died
+        is reported by `wait`, and an error while the frames are made stops the tool before it is raised."""
+        try:
+            for data in frames:
+                self.proc.stdin.write(data)  # type: ignore[union-attr]
+            self.proc.stdin.close()  # type: ignore[union-attr]
+        except BrokenPipeError:
+            pass  # the tool died; wait() reports why
+        except BaseException:
+            self.kill()
+            raise
+        return self.wait(on_tick)
+
     def kill(self) -> None:
         """Stop the tool and reap it, whatever state it is in."""
         self.proc.kill()
@@ -207,6 +221,32 @@ def chunk_encode_args(out: Path, width: int, height: int, fps: int, chunk_frames
             "-framerate", f"{fps}/{chunk_frames}", "-i", "pipe:0", "-vf", f"fps={fps}",
             *X264_STILL, "-x264-params", params, "-forced-idr", "1",
             "-force_key_frames", f"expr:eq(mod(n,{chunk_frames}),0)", *BT709, "-f", "h264", str(out)]
+
+
+Overlay = tuple[Path, int, int, int]  # a picture, the first and last frame it shows on, the row its top goes at
+
+
+def segment_args(inputs: list[str], ground: str, layers: list[Overlay], logo: tuple[Path, int, int] | None,
+                 out: Path, frames: int, fps: int, chunk_frames: int) -> list[str]:
+    """ffmpeg arguments for a segment rendered frame by frame: the filter `ground` (its input `[0:v...]`, its
+    output `[v0]`) from `inputs`, each layer shown on frames [a, b] at its row, `logo` (a picture already
+    scaled and faded, its x and y) on top; `frames` frames in chunks with the still chunks' encoder settings."""
+    inputs, graph, last = list(inputs), [ground], "v0"
+    for n, (layer, first, end, row) in enumerate(layers, start=1):
+        inputs += ["-loop", "1", "-framerate", str(fps), "-i", str(layer)]
+        graph.append(f"[{last}][{n}:v]overlay=0:{row}:enable='between(n,{first},{end})'[v{n}]")
+        last = f"v{n}"
+    if logo is not None:
+        n = len(layers) + 1
+        picture, x, y = logo
+        inputs += ["-loop", "1", "-framerate", str(fps), "-i", str(picture)]
+        graph.append(f"[{last}][{n}:v]overlay={x}:{y}[vl]")
+        last = "vl"
+    graph.append(f"[{last}]format=yuv420p[out]")
+    params = f"keyint={chunk_frames}:min-keyint={chunk_frames}:scenecut=0:repeat-headers=1:aud=1"
+    return ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *inputs,
+            "-filter_complex", ";".join(graph), "-map", "[out]", "-frames:v", str(frames), "-an",
+            *X264_STILL, "-x264-params", params, "-forced-idr", "1", *BT709, "-f", "h264", str(out)]
 
 
 def aac_args(audio: Path, out: Path, bitrate: str = "128k") -> list[str]:

@@ -65,32 +65,14 @@ def save_poster(clip: Path, out: Path, width: int, height: int, fit: str) -> Pat
     return out
 
 
-Layer = tuple[Path, int, int, int]  # a picture, the first and last frame it shows on, the row its top goes at
-
-
-def clip_piece_args(clip: ClipSource, layers: list[Layer], logo: tuple[Path, int, int] | None,
+def clip_piece_args(clip: ClipSource, layers: list[ffmpeg.Overlay], logo: tuple[Path, int, int] | None,
                     out: Path, frames: int, width: int, height: int, fps: int, chunk_frames: int) -> list[str]:
     """ffmpeg arguments: `frames` frames of the clip (looped as needed) fitted to the frame, each layer (a band as
     wide as the frame: a subtitle's rows only, so little is decoded per frame) shown on frames [a, b] at its row,
     `logo` (a picture already scaled and faded, its x and y) on top."""
-    inputs = ["-stream_loop", "-1", "-i", str(clip.path)]
-    graph = [f"[0:v:0]fps={fps},{fit_filter(width, height, clip.fit, bt709=True)}[v0]"]
-    last = "v0"
-    for n, (layer, first, end, row) in enumerate(layers, start=1):
-        inputs += ["-loop", "1", "-framerate", str(fps), "-i", str(layer)]
-        graph.append(f"[{last}][{n}:v]overlay=0:{row}:enable='between(n,{first},{end})'[v{n}]")
-        last = f"v{n}"
-    if logo is not None:
-        n = len(layers) + 1
-        picture, x, y = logo
-        inputs += ["-loop", "1", "-framerate", str(fps), "-i", str(picture)]
-        graph.append(f"[{last}][{n}:v]overlay={x}:{y}[vl]")
-        last = "vl"
-    graph.append(f"[{last}]format=yuv420p[out]")
-    params = f"keyint={chunk_frames}:min-keyint={chunk_frames}:scenecut=0:repeat-headers=1:aud=1"
-    return ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *inputs,
-            "-filter_complex", ";".join(graph), "-map", "[out]", "-frames:v", str(frames), "-an",
-            *ffmpeg.X264_STILL, "-x264-params", params, "-forced-idr", "1", *ffmpeg.BT709, "-f", "h264", str(out)]
+    return ffmpeg.segment_args(["-stream_loop", "-1", "-i", str(clip.path)],
+                               f"[0:v:0]fps={fps},{fit_filter(width, height, clip.fit, bt709=True)}[v0]",
+                               layers, logo, out, frames, fps, chunk_frames)
 
 
 def piece_key(version: int, chunk_frames: int, frame: Frame, fps: int, digest: str, piece: Piece, language: str,

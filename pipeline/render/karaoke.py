@@ -114,21 +114,17 @@ def encode_runs(runs_: dict[str, Run], maker, width: int, height: int, fps: int,
     raw = work_dir / "runs.h264"
     encoder = ffmpeg.Running(run_args(raw, width, height, fps, firsts), "encoding word stills", stdin=True,
                              progress=True)
-    done = 0
-    try:
+
+    def stills():
+        done = 0
         for run in runs_.values():
             shot = run.shots[0]
             for word, titled in run.looks:
                 report(done, f"encoding word still {done + 1} of {total}")
-                encoder.stdin.write(maker.frame(shot.image, shot.text, titled, word))  # type: ignore[union-attr]
+                yield maker.frame(shot.image, shot.text, titled, word)
                 done += 1
-        encoder.stdin.close()  # type: ignore[union-attr]
-    except BrokenPipeError:
-        pass  # the encoder died; wait() reports why
-    except BaseException:
-        encoder.kill()
-        raise
-    encoder.wait(lambda t: report(t.frames, f"encoding word stills: frame {t.frames} of {total}"))
+
+    encoder.feed(stills(), lambda t: report(t.frames, f"encoding word stills: frame {t.frames} of {total}"))
     units = split_access_units(raw.read_bytes())
     if len(units) != total:
         raise RenderError(f"the encoder returned {len(units)} frames for {total} word stills")

@@ -273,14 +273,14 @@ def _render_motion(request: RenderRequest, frame: Frame, piece: Piece, work: _Wo
     segment = piece.shots[0].segment
     if piece.titled:
         title_layer(request.title, request.language, frame, request.subtitles.font).save(folder / "title.png")
-        layers.append((folder / "title.png", 0, piece.titled - 1))
+        layers.append((folder / "title.png", 0, piece.titled - 1, 0))
     for n, (shot, frames) in enumerate(zip(piece.shots, piece.spans)):
         work.at(0, f"moving segment {segment}: subtitle {n + 1} of {len(piece.shots)}")
         if frames and shot.text:
             layer = folder / f"sub-{n}.png"
             subtitle_layer(shot.text, request.language, frame, style=placed(request.subtitles, frame, request.logo),
                            highlight=shot.highlight).save(layer)
-            layers.append((layer, first, first + frames - 1))
+            layers.append((layer, first, first + frames - 1, 0))
         first += frames
     logo = None
     if request.logo is not None:
@@ -308,18 +308,13 @@ def _encode_chunks(request: RenderRequest, frame: Frame, missing: dict[str, Piec
     encoder = ffmpeg.Running(args, "encoding video chunks", stdin=True, progress=True)
     total = len(missing) * CHUNK_FRAMES
     maker = StillMaker(request.language, frame, request.logo, request.title, request.subtitles)
-    try:
+
+    def stills():
         for n, piece in enumerate(missing.values()):
             work.at(n * CHUNK_FRAMES, f"encoding still {n + 1} of {len(missing)}")
-            shot = piece.shots[0]
-            encoder.stdin.write(maker.frame(shot.image, shot.text, piece.titled > 0))  # type: ignore[union-attr]
-        encoder.stdin.close()  # type: ignore[union-attr]
-    except BrokenPipeError:
-        pass  # the encoder died; wait() reports why
-    except BaseException:
-        encoder.kill()
-        raise
-    encoder.wait(lambda t: work.at(t.frames, f"encoding video chunks: frame {t.frames} of {total}"))
+            yield maker.frame(piece.shots[0].image, piece.shots[0].text, piece.titled > 0)
+
+    encoder.feed(stills(), lambda t: work.at(t.frames, f"encoding video chunks: frame {t.frames} of {total}"))
     work.add(total)
     units = split_access_units(raw.read_bytes())
     if len(units) != total:
