@@ -9,7 +9,7 @@ import argparse
 
 from pipeline import tags
 from pipeline.launch.client import ClientError, PipelineClient
-from pipeline.objects.retention import DurationError, parse_duration, prune, unfinished_since
+from pipeline.objects.retention import CacheFolderError, DurationError, parse_duration, prune, unfinished_since
 from pipeline.objects.settings import check_store_settings
 from pipeline.store import default_data_dir
 
@@ -32,7 +32,11 @@ def cmd_prune(args: argparse.Namespace) -> int:
         raise ClientError(str(e), code="ARGUMENT_INVALID") from None
     check_store_settings()
     since = unfinished_since(project_runs(PipelineClient()))
-    for report in prune(default_data_dir(), older_than, since, dry_run=args.dry_run):
+    try:
+        reports = prune(default_data_dir(), older_than, since, dry_run=args.dry_run)
+    except CacheFolderError as e:
+        raise ClientError(str(e), code="SETTINGS_INVALID") from None
+    for report in reports:
         print(report.line(args.dry_run))
         for example in report.examples if args.dry_run else []:
             print(f"  {example}")

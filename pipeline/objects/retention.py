@@ -25,11 +25,15 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^(\d{1,6})([smhdw])$")
 SKEW = timedelta(hours=1)  # clocks of the hosts that wrote the entries may differ by this much
 KEEP = ("slots",)  # cache folders that are not caches (locks)
-DURATION_FORM = "a whole number and a unit, e.g. 30d, 12h, 90m, 2w (s, m, h, d or w)"
+DURATION_FORM = "a whole number (at most 6 digits) and a unit, e.g. 30d, 12h, 90m, 2w (s, m, h, d or w)"
 
 
 class DurationError(ValueError):
     """A duration that is not of the form `DURATION_FORM`."""
+
+
+class CacheFolderError(ValueError):
+    """The cache folder is not the data folder's own (a symbolic link): nothing is pruned there."""
 
 
 def parse_duration(text: str) -> timedelta:
@@ -93,6 +97,10 @@ def prune_local(data_dir: Path, cutoff: datetime, since: datetime | None, dry_ru
     """Remove files under `<data_dir>/cache/` last used before `cutoff` (never `cache/slots/`)."""
     report = Pruned(store=label or str(data_dir / "cache"), cutoff=cutoff, guarded_since=since)
     root = data_dir / "cache"
+    if root.is_symlink():  # a removal proves it stays inside what the data folder owns: a link may point anywhere
+        raise CacheFolderError(f"{root} is a symbolic link (to {os.readlink(root)}): cache prune removes files only "
+                               f"in a cache folder that is the data folder's own; make it a real folder (mount "
+                               f"the other disk at {root}) or prune that folder yourself")
     if not root.is_dir():
         return report
     limit = cutoff.timestamp()

@@ -4,6 +4,9 @@ from pipeline.brief import Brief, parse_brief
 
 SHORT_VIDEO = {"target_seconds": 30, "segment_min_seconds": 4, "segment_max_seconds": 12,
                "total_min_seconds": 20, "total_max_seconds": 60}
+# about 40 cues: narration lasts long enough for a cancel or a kill to land in the middle of it
+LONGER_VIDEO = {"target_seconds": 150, "segment_min_seconds": 4, "segment_max_seconds": 12,
+                "total_min_seconds": 100, "total_max_seconds": 200}
 
 
 def small_brief(project_id: str = "small-en", language: str = "en", **changes) -> Brief:

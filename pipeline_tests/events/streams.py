@@ -39,6 +39,12 @@ def wait_for(predicate, timeout: float = 30, what: str = "condition"):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def wait_for_asset_progress(r: redis.Redis, project: str, run_id: str, asset: str, timeout: float = 180) -> None:
+    """Until the run's stream shows `asset` under way (its first progress observation)."""
+    wait_for(lambda: any(e["dagster_event"] == "ASSET_OBSERVATION" and e["asset"] == asset
+                         for e in entries(r, project, run_id)), timeout, f"{asset} under way")
+
+
 def final_entry(r: redis.Redis, project: str, run_id: str, timeout: float = 30) -> dict:
     def done():
         return next((e for e in entries(r, project, run_id) if e["type"].startswith("task_")

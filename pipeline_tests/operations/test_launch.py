@@ -11,9 +11,9 @@ from pipeline.cli.projects import launch_brief
 from pipeline.defs.ops.jobs import run_config
 from pipeline.launch.client import ClientError, PipelineClient
 from pipeline.store import ProjectFiles
-from pipeline_tests.defs.briefs import small_brief
+from pipeline_tests.defs.briefs import LONGER_VIDEO, small_brief
 from pipeline_tests.events.streams import client as redis_client
-from pipeline_tests.events.streams import entries, final_entry, wait_for
+from pipeline_tests.events.streams import entries, final_entry, wait_for_asset_progress
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
@@ -85,13 +85,10 @@ def test_second_launch_refused_and_simultaneous_launches_give_one_run(redis_serv
 def test_cancel_then_resume_reuses_finished_items(redis_server, services, data_dir):
     client = PipelineClient()
     # long enough narration (about 40 cues) that the cancel lands in the middle of it
-    brief = small_brief("ops-cancel", video={"target_seconds": 150, "segment_min_seconds": 4,
-                                              "segment_max_seconds": 12, "total_min_seconds": 100,
-                                              "total_max_seconds": 200})
+    brief = small_brief("ops-cancel", video=LONGER_VIDEO)
     run_id = launch_brief(client, brief, None)
     r = redis_client()
-    wait_for(lambda: any(e["dagster_event"] == "ASSET_OBSERVATION" and e["asset"] == "narration"
-                         for e in entries(r, brief.project_id, run_id)), 180, "narration under way")
+    wait_for_asset_progress(r, brief.project_id, run_id, "narration")
     client.terminate(run_id)
     assert client.wait(run_id, timeout=120)["status"] == "CANCELED"
     assert final_entry(r, brief.project_id, run_id)["type"] == "task_canceled"

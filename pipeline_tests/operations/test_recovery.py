@@ -10,12 +10,10 @@ from pipeline.cli.projects import launch_brief
 from pipeline.launch.client import PipelineClient
 from pipeline.launch.launcher import worker_pid
 from pipeline.store import ProjectFiles
-from pipeline_tests.defs.briefs import small_brief
+from pipeline_tests.defs.briefs import LONGER_VIDEO, small_brief
 from pipeline_tests.events.streams import client as redis_client
-from pipeline_tests.events.streams import entries, final_entry, wait_for
+from pipeline_tests.events.streams import final_entry, wait_for, wait_for_asset_progress
 
-LONGER = {"target_seconds": 150, "segment_min_seconds": 4, "segment_max_seconds": 12, "total_min_seconds": 100,
-          "total_max_seconds": 200}
 
 
 def _materialization(instance, asset: str) -> dg.EventLogEntry:
@@ -24,11 +22,10 @@ def _materialization(instance, asset: str) -> dg.EventLogEntry:
 
 def test_killed_run_worker_is_noticed_and_the_project_recovers(redis_server, services, data_dir):
     client = PipelineClient()
-    brief = small_brief("ops-crash", video=LONGER)
+    brief = small_brief("ops-crash", video=LONGER_VIDEO)
     run_id = launch_brief(client, brief, None)
     r = redis_client()
-    wait_for(lambda: any(e["dagster_event"] == "ASSET_OBSERVATION" and e["asset"] == "narration"
-                         for e in entries(r, brief.project_id, run_id)), 180, "narration under way")
+    wait_for_asset_progress(r, brief.project_id, run_id, "narration")
     with dg.DagsterInstance.get() as instance:
         pid = worker_pid(instance, run_id)
         assert pid is not None

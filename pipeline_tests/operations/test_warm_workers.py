@@ -13,9 +13,9 @@ from pipeline.launch.client import PipelineClient
 from pipeline.launch.coordinator import OneRunPerProjectCoordinator
 from pipeline.launch.launcher import WARM_WORKER_TAG, MonitoredRunLauncher, worker_pid
 from pipeline.launch.warm import WarmPool, code_fingerprint
-from pipeline_tests.defs.briefs import small_brief
+from pipeline_tests.defs.briefs import LONGER_VIDEO, small_brief
 from pipeline_tests.events.streams import client as redis_client
-from pipeline_tests.events.streams import entries, wait_for
+from pipeline_tests.events.streams import wait_for_asset_progress
 
 
 @pytest.fixture
@@ -89,13 +89,10 @@ def test_runs_go_to_warm_workers_through_the_daemon_and_cancel_reaches_them(redi
     cold = launch_brief(client, small_brief("warm-first", stop_at="outline"), "outline")
     assert client.wait(cold, timeout=180)["status"] == "SUCCESS"
     time.sleep(3)  # the worker started after the first launch is ready by now
-    brief = small_brief("warm-cancel", video={"target_seconds": 150, "segment_min_seconds": 4,
-                                               "segment_max_seconds": 12, "total_min_seconds": 100,
-                                               "total_max_seconds": 200})
+    brief = small_brief("warm-cancel", video=LONGER_VIDEO)
     run_id = launch_brief(client, brief, None)
     r = redis_client()
-    wait_for(lambda: any(e["dagster_event"] == "ASSET_OBSERVATION" and e["asset"] == "narration"
-                         for e in entries(r, brief.project_id, run_id)), 180, "narration under way")
+    wait_for_asset_progress(r, brief.project_id, run_id, "narration")
     with dg.DagsterInstance.get() as instance:
         run = instance.get_run_by_id(run_id)
         assert WARM_WORKER_TAG in run.tags, "the second run went to the worker made ready after the first"

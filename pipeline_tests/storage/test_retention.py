@@ -40,7 +40,7 @@ def no_runs(monkeypatch):
     return runs
 
 
-@pytest.mark.parametrize("text", ["", "soon", "30", "d", "0d", "-1d", "1.5d", "30 days", "7y", "9999999d"])
+@pytest.mark.parametrize("text", ["", "soon", "30", "d", "0d", "-1d", "1.5d", "30 days", "7y", "9999999d", "\udcff", "7d;rm -rf /"])
 def test_a_bad_duration_is_refused_with_one_message_and_nothing_is_removed(text, data_dir, monkeypatch, capsys,
                                                                          no_runs):
     monkeypatch.setenv("PIPELINE_DATA_DIR", str(data_dir))
@@ -49,6 +49,27 @@ def test_a_bad_duration_is_refused_with_one_message_and_nothing_is_removed(text,
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("error [ARGUMENT_INVALID] --older-than"), err
     assert "e.g. 30d, 12h, 90m, 2w" in err
+    assert old.exists()
+
+
+def test_a_cache_folder_that_is_a_link_is_refused_and_nothing_is_removed(data_dir, tmp_path, monkeypatch, capsys,
+                                                                         no_runs):
+    """Prune proves what it removes is the data folder's own: a cache folder linked elsewhere (a mistake, or
+    another disk) is refused with one message, the files behind the link untouched."""
+    monkeypatch.setenv("PIPELINE_DATA_DIR", str(data_dir))
+    elsewhere = tmp_path / "elsewhere"
+    old = _file(elsewhere / "precious.doc", age_days=400)
+    (data_dir / "cache").symlink_to(elsewhere)
+    assert main(["cache", "prune", "--older-than", "1d"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error [SETTINGS_INVALID]") and "symbolic link" in err, err
+    assert old.exists()
+    # a link to a folder inside the cache is not followed: what it points at stays
+    (data_dir / "cache").unlink()
+    _file(data_dir / "cache" / "chunks" / "new.h264")
+    (data_dir / "cache" / "chunks" / "out").symlink_to(elsewhere)
+    os.utime(data_dir / "cache" / "chunks" / "out", (0, 0), follow_symlinks=False)
+    assert main(["cache", "prune", "--older-than", "1d"]) == 0
     assert old.exists()
 
 

@@ -10,7 +10,7 @@ import dagster as dg
 from pipeline.defs.common import failure
 from pipeline.defs.resources import DataFolder
 from pipeline.failure import Problem
-from pipeline.objects.retention import DurationError, parse_duration, prune, unfinished_since
+from pipeline.objects.retention import CacheFolderError, DurationError, parse_duration, prune, unfinished_since
 from pipeline.tags import PROJECT
 
 RETENTION_ENV = "PIPELINE_CACHE_RETENTION"
@@ -39,7 +39,11 @@ def prune_caches(context: dg.OpExecutionContext, files: DataFolder) -> None:
         raise failure(Problem(str(e), where=f"{RETENTION_ENV} or the op's older_than",
                               code="ARGUMENT_INVALID")) from None
     since = unfinished_since(instance_project_runs(context.instance))
-    for report in prune(files.folder, older_than, since):
+    try:
+        reports = prune(files.folder, older_than, since)
+    except CacheFolderError as e:
+        raise failure(Problem(str(e), where="the data folder's cache", code="SETTINGS_INVALID")) from None
+    for report in reports:
         context.log.info(report.line(dry_run=False))
 
 
