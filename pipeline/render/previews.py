@@ -7,6 +7,8 @@ renderer shows on the asset page; they are kept small (at most `MAX_SIDE` px, JP
 import base64
 import io
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -49,14 +51,16 @@ def frame_strip(video: Path, count: int = STRIP_FRAMES, height: int | None = Non
         raise ffmpeg.RenderError(f"{video} has no video stream")
     height = height or (180 if facts.width > facts.height else 240 if facts.width == facts.height else 320)
     width = round(height * facts.width / facts.height / 2) * 2
-    frames = []
-    for n in range(count):
+    def grab(n: int) -> bytes:
         at = facts.duration * (n + 0.5) / count
-        raw = ffmpeg.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-ss", f"{at:.3f}",
-                          "-i", str(video), "-frames:v", "1", "-vf", f"scale={width}:{height}",
-                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], f"a frame of {video.name} at {at:.1f} s").stdout
-        if len(raw) >= width * height * 3:
-            frames.append(Image.frombytes("RGB", (width, height), raw[:width * height * 3]))
+        return ffmpeg.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-ss", f"{at:.3f}",
+                           "-i", str(video), "-frames:v", "1", "-vf", f"scale={width}:{height}",
+                           "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], f"a frame of {video.name} at {at:.1f} s").stdout
+
+    with ThreadPoolExecutor(max_workers=max(1, min(count, os.cpu_count() or 1))) as pool:  # one seek each
+        grabbed = list(pool.map(grab, range(count)))
+    frames = [Image.frombytes("RGB", (width, height), raw[:width * height * 3]) for raw in grabbed
+              if len(raw) >= width * height * 3]
     strip = Image.new("RGB", (len(frames) * (width + GAP) + GAP, height + 2 * GAP), (24, 24, 28))
     for n, picture in enumerate(frames):
         strip.paste(picture, (GAP + n * (width + GAP), GAP))

@@ -8,9 +8,11 @@ time. The frame count is exact by construction: round(total x fps). Chunks are c
 content that made them, so a re-render encodes only stills that changed.
 """
 
+import queue
 import shutil
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -246,6 +248,97 @@ def _pieces(request: RenderRequest, spans: list[int], digest, logo_key: str | No
             "run", RENDER_VERSION, frame, request.fps, digest(run.shots[0].image), run.shots[0].text,
             request.language, font, logo_key, request.title if run.titled else None, style, run.looks))
     return pieces
+
+
+class StillsAhead:
+    """Still chunks encoded while the images are still being made, for the render that follows.
+
+    `look` is the render's request as far as it draws frames (format, logo, title, subtitle style; its audio,
+    timing and outputs are not read). The images step adds each segment's shots as its picture is ready; one
+    encoder takes their stills as they come, and `finish` cuts its output into the chunk cache under the keys
+    `render_slideshow` looks for, so the render finds them encoded. Untitled stills of line mode only: the
+    title card's stills, word runs, zooms and clips depend on the timing and are left to the render.
+    """
+
+    def __init__(self, look: RenderRequest):
+        self.look = replace(look, title_card_seconds=0.0, shots=[])
+        self.frame = frame_with_logo(look.frame, look.logo)
+        self.enabled = not look.subtitles.words
+        self.keys: list[str] = []  # in the order their stills went into the encoder
+        self._queued: set[str] = set()
+        self._stills: queue.Queue[Piece | None] = queue.Queue()
+        self._encoder: ffmpeg.Running | None = None
+        self._feeder: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def _raw(self) -> Path:
+        return self.look.work_dir / "ahead.h264"
+
+    def add(self, shots: list[Shot]) -> None:
+        """Queue the stills of `shots` (one segment's cues) that are not cached yet."""
+        if not self.enabled or not shots:
+            return
+        logo_key = self.look.logo.key() if self.look.logo else None
+        pieces = _pieces(replace(self.look, shots=shots), [CHUNK_FRAMES] * len(shots), file_digest, logo_key,
+                         self.frame)
+        for piece in pieces:
+            if piece.motion or piece.key in self._queued or (self.look.chunk_cache / f"{piece.key}.h264").exists():
+                continue
+            self._queued.add(piece.key)
+            if self._encoder is None:
+                self._start()
+            self._stills.put(piece)
+
+    def _start(self) -> None:
+        self.look.work_dir.mkdir(parents=True, exist_ok=True)
+        self.look.chunk_cache.mkdir(parents=True, exist_ok=True)
+        look = self.look
+        self._encoder = ffmpeg.Running(ffmpeg.chunk_encode_args(self._raw, look.width, look.height, look.fps,
+                                                                CHUNK_FRAMES), "encoding still chunks ahead", stdin=True)
+        maker = StillMaker(look.language, self.frame, look.logo, look.title, look.subtitles)
+
+        def stills():
+            while (piece := self._stills.get()) is not None:
+                self.keys.append(piece.key)
+                yield maker.frame(piece.shots[0].image, piece.shots[0].text, False)
+
+        def feed() -> None:
+            try:
+                self._encoder.feed(stills())  # type: ignore[union-attr]
+            except BaseException as e:  # raised in finish(), in the step's thread
+                self._error = e
+
+        self._feeder = threading.Thread(target=feed, name="stills-ahead", daemon=True)
+        self._feeder.start()
+
+    def finish(self) -> int:
+        """Wait for the encoder and store its chunks; how many stills were encoded ahead."""
+        if self._encoder is None:
+            return 0
+        self._stills.put(None)
+        self._feeder.join()  # type: ignore[union-attr]
+        self._encoder = None
+        if self._error is not None:
+            raise self._error
+        units = split_access_units(self._raw.read_bytes())
+        if len(units) != len(self.keys) * CHUNK_FRAMES:
+            raise RenderError(f"the encoder returned {len(units)} frames for {len(self.keys)} stills ahead")
+        for n, key in enumerate(self.keys):
+            atomic_write(self.look.chunk_cache / f"{key}.h264",
+                         b"".join(units[n * CHUNK_FRAMES:(n + 1) * CHUNK_FRAMES]))
+        self._raw.unlink(missing_ok=True)
+        return len(self.keys)
+
+    def abort(self) -> None:
+        """Stop the encoder, store nothing (a cancel, or the step failed)."""
+        if self._encoder is None:
+            return
+        self._encoder.kill()
+        self._stills.put(None)
+        self._feeder.join(timeout=10)  # type: ignore[union-attr]
+        self._encoder = None
+        self._raw.unlink(missing_ok=True)
 
 
 def _speech(request: RenderRequest, clips: list) -> list[tuple[float, float]]:

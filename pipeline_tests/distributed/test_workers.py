@@ -103,11 +103,19 @@ def test_a_project_runs_on_both_workers_renders_on_the_render_queue_and_projects
 
     # the project's stream: each event once, in the event log's order, though written from three hosts
     final_entry(r, brief.project_id, run_id)
-    stream = [e for e in entries(r, brief.project_id, run_id)]
+
+    def both() -> tuple[list[dict], list[str]]:  # events written after RUN_SUCCESS (the launcher's) may trail
+        logged = [r.event_log_entry.dagster_event.event_type.name for r in _records(cluster, run_id)
+                  if r.event_log_entry.dagster_event is not None]
+        return entries(r, brief.project_id, run_id), logged
+
+    stream, logged = both()
+    deadline = time.monotonic() + 15
+    while len(stream) != len(logged) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        stream, logged = both()
     seqs = [int(e["seq"]) for e in stream]
     assert seqs == sorted(set(seqs)), "the stream repeats or reorders entries"
-    logged = [r.event_log_entry.dagster_event.event_type.name for r in _records(cluster, run_id)
-              if r.event_log_entry.dagster_event is not None]
     assert [e["dagster_event"] for e in stream] == logged
 
 

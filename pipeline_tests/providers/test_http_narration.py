@@ -46,11 +46,9 @@ def test_cue_requests_overlap_up_to_max_in_flight_and_never_beyond(openai_api, d
     monkeypatch.setenv("PIPELINE_SPEECH_MAX_IN_FLIGHT", "3")
     providers = {1: _speech(openai_api, dirs[1], max_in_flight=1), 3: OpenAISpeech.from_env(str(dirs[3]))}
     assert providers[3].max_in_flight == 3
-    took = {}
     for n, provider in providers.items():
-        openai_api.peak, since, started = 0, len(openai_api.seen), time.monotonic()
+        openai_api.peak, since = 0, len(openai_api.seen)
         assert materialize(brief, dirs[n], ["narration"], speech_provider=provider).success
-        took[n] = time.monotonic() - started
         assert openai_api.peak == n, f"{openai_api.peak} requests in flight at most, with MAX_IN_FLIGHT={n}"
         cues = json.loads(ProjectFiles(dirs[n], brief.project_id).path("narration.json").read_text())["cues"]
         assert sorted(_asked(openai_api, since)) == sorted({c["text"] for c in cues}), "each cue asked for once"
@@ -58,7 +56,7 @@ def test_cue_requests_overlap_up_to_max_in_flight_and_never_beyond(openai_api, d
     one, three = (ProjectFiles(dirs[n], brief.project_id) for n in (1, 3))
     assert one.path("narration.json").read_text() == three.path("narration.json").read_text()  # order and timing
     assert one.path("narration.wav").read_bytes() == three.path("narration.wav").read_bytes()
-    assert took[3] < took[1] - 0.2 * len(cues) / 3, took  # at least a third of the waiting saved
+    # what the overlap saves in wall time is measured by benchmarks/narration/run.py, not by a timed test
 
 
 CHILD = """

@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 from pipeline.brief import Brief
 from pipeline.defs.common import ASSET_DEFAULTS, failure, provider_problem, step_boundary
 from pipeline.defs.resources import DataFolder
+from pipeline.defs.video.ahead import Ahead
 from pipeline.defs.video.credits import save_credits
 from pipeline.defs.video.models import Images, Script, SegmentImage
 from pipeline.defs.video.visuals import Made, Visuals, plan_media
@@ -87,16 +88,23 @@ def images(context: dg.AssetExecutionContext, brief: Brief, script: Script, imag
     errors: dict[int, ProviderError] = {}
     done = 0
     workers = max(1, provider.max_in_flight, footage_provider.max_in_flight if maker.stock else 1)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=step_threads("images")) as pool:
-        futures = {pool.submit(maker.make, s, plan.segments[s.index]): s for s in segments}
-        for future in as_completed(futures):
-            segment = futures[future]
-            try:
-                made[segment.index] = future.result()
-            except ProviderError as e:
-                errors[segment.index] = e
-            done += 1
-            progress.report(done, f"visual {done} of {len(segments)} made", scene=f"segment {segment.index}")
+    ahead = Ahead(context, brief, script, files)  # each segment's stills encoded for the video as it is made
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=step_threads("images")) as pool:
+            futures = {pool.submit(maker.make, s, plan.segments[s.index]): s for s in segments}
+            for future in as_completed(futures):
+                segment = futures[future]
+                try:
+                    made[segment.index] = future.result()
+                    ahead.add(made[segment.index].image)
+                except ProviderError as e:
+                    errors[segment.index] = e
+                done += 1
+                progress.report(done, f"visual {done} of {len(segments)} made", scene=f"segment {segment.index}")
+        encoded_ahead = ahead.finish()
+    except BaseException:
+        ahead.abort()
+        raise
     status, retry = image_outcome(errors, len(segments))
     error_list = {str(i): str(e) for i, e in sorted(errors.items())}
     if status == "failed":
@@ -126,7 +134,7 @@ def images(context: dg.AssetExecutionContext, brief: Brief, script: Script, imag
         "media_files": sum(1 for i in result if i.source == "media"), "media_unused": dg.MetadataValue.json(plan.unused),
         "footage_provider": footage_provider.name if maker.stock else "none",
         "footage_clips": sum(1 for i in result if i.source == "footage"),
-        "footage_fallbacks": dg.MetadataValue.json(fallbacks),
+        "footage_fallbacks": dg.MetadataValue.json(fallbacks), "stills_encoded_ahead": encoded_ahead,
         "credits": dg.MetadataValue.json([c.model_dump() for c in value.credits]),
         "first": dg.MetadataValue.path(str(folder.path(result[0].path))),
         "contact_sheet": dg.MetadataValue.path(str(save_jpeg(sheet, folder.path("images", "contact-sheet.jpg")))),

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from pipeline.brief import Brief
 from pipeline.defs.common import ASSET_DEFAULTS, failures, step_boundary
 from pipeline.defs.ops.parallel import step_threads
+from pipeline.defs.video.ahead import clips_ahead
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Script
 from pipeline.events.progress import Progress
@@ -76,6 +77,7 @@ def presenter(context: dg.AssetExecutionContext, brief: Brief, script: Script, a
             usage.record(f"avatar:{key}", Usage(avatar_seconds=facts[part]["seconds"]), avatar_provider.name)
         clips[part] = folder.rel(paths[part])
     made = len(todo)
+    clips_ahead(context, brief, files, [paths[part] for part in said])  # for the video step: it only assembles
     value = Presenter(intro=clips.get("intro"), outro=clips.get("outro"),
                       seconds=round(sum(f["seconds"] for f in facts.values()), 3))
     context.add_output_metadata({

@@ -8,22 +8,18 @@ from pipeline.defs.common import ASSET_DEFAULTS, failure, failures, step_boundar
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Images, Narration, Script, Thumbnail, Video
 from pipeline.defs.video.presenter import Presenter
-from pipeline.defs.video.styling import audio_mix, styled_shots, subtitle_style, timed_words
+from pipeline.defs.video.styling import FPS, audio_mix, brief_logo, render_look, styled_shots, timed_words
 from pipeline.defs.video.styling import metadata as styling_metadata
 from pipeline.defs.video.visuals import clip_sources
-from pipeline.documents import check_logo
 from pipeline.events.progress import Progress
 from pipeline.render import ffmpeg
-from pipeline.render.frame import frame_for, thumbnail_frame
-from pipeline.render.overlays import Logo
+from pipeline.render.frame import thumbnail_frame
 from pipeline.render.previews import STRIP_FRAMES, frame_strip, markdown_picture, save_jpeg
 from pipeline.render.slideshow import RenderRequest, Shot, render_slideshow
 from pipeline.render.thumbnail import ThumbnailStyle, compose_thumbnail
 from pipeline.render.timing import to_srt, to_vtt
 from pipeline.store import atomic_write
 from pipeline.workers.settings import ON_RENDER_QUEUE
-
-FPS = 30
 
 
 @dg.asset(group_name="video", pool="render", op_tags=ON_RENDER_QUEUE,
@@ -41,20 +37,16 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
                   motion=moving is True or (isinstance(moving, list) and c.segment in moving),
                   clip=clip_of.get(c.segment))
              for c in narration.cues]
-    logo = brief_logo(brief, files, "video")
-    style = subtitle_style(brief, files)  # and in word mode one shot per word; music ducked under the cues
+    look = render_look(brief, script, files)
+    style = look["subtitles"]  # and in word mode one shot per word; music ducked under the cues
     words = timed_words(brief, narration, folder) if style.words or brief.video.music else None
     shots = styled_shots(shots, narration, style, words)
     out = folder.path("video.mp4")
-    look = brief.video
-    card = look.title_card_seconds if look.title_card else 0.0
     request = RenderRequest(shots=shots, audio=folder.path(narration.path), total=narration.duration, out=out,
                             work_dir=folder.path("video"), chunk_cache=files.project(brief.project_id).cache_dir("chunks"),
-                            language=brief.language, logo=logo, title=script.title, fps=FPS,
-                            frame=frame_for(look.format), title_card_seconds=card,
                             intro=folder.path(presenter.intro) if presenter.intro else None,
                             outro=folder.path(presenter.outro) if presenter.outro else None,
-                            subtitles=style, mix=audio_mix(brief, files, narration, words))
+                            mix=audio_mix(brief, files, narration, words), **look)
     progress = Progress(context, 1, "frames")
 
     def on_progress(done: int, total: int, message: str) -> None:
@@ -81,7 +73,7 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
         "presenter_seconds": round(result.intro_seconds + result.outro_seconds, 3),
         "moving_segments": result.motion_segments, "clip_segments": len(clip_of),
         "size_mb": round(value.size_bytes / 1e6, 2), "codecs": f"{facts.video_codec}/{facts.audio_codec}",
-        "format": look.format, "size": f"{value.width}x{value.height}", **styling_metadata(brief, files, words),
+        "format": brief.video.format, "size": f"{value.width}x{value.height}", **styling_metadata(brief, files, words),
         "frame_strip": dg.MetadataValue.path(str(save_jpeg(strip, folder.path("video", "frames.jpg")))),
         "preview": dg.MetadataValue.md(markdown_picture(
             strip, "frames of the video", f"{STRIP_FRAMES} frames at evenly spaced times, "
@@ -95,17 +87,6 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
     yield dg.AssetCheckResult(check_name="video_duration_matches_narration", passed=not problems, metadata={
         "problems": "\n".join(problems) or "none", "video_seconds": round(value.duration, 3),
         "narration_seconds": narration.duration, "expected_seconds": round(expected_seconds, 3)})
-
-
-def brief_logo(brief: Brief, files: DataFolder, where: str) -> Logo | None:
-    """The brief's logo as the renderer draws it, checked again (it may have changed since the brief was)."""
-    if not brief.video.logo:
-        return None
-    try:
-        path = check_logo(files.root, brief.video.logo, "video.logo")
-    except ValueError as e:
-        raise failure(unreadable(e, where)) from e
-    return Logo(path, brief.video.logo_position, brief.video.logo_size, brief.video.logo_opacity)
 
 
 def thumbnail_style(brief: Brief, files: DataFolder) -> ThumbnailStyle:

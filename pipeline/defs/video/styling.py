@@ -1,4 +1,5 @@
-"""The brief's subtitle style, word highlight and music as the renderer takes them (the video asset's part)."""
+"""The brief's look as the renderer takes it (format, logo, title card, subtitle style, word highlight, music):
+the video asset's part, and what the steps before it use to encode ahead for it."""
 
 from dataclasses import replace
 from pathlib import Path
@@ -7,12 +8,40 @@ from pipeline.brief import Brief
 from pipeline.brief_style import GENERATED, check_music
 from pipeline.defs.common import failure, unreadable
 from pipeline.defs.resources import DataFolder
-from pipeline.defs.video.models import Narration
+from pipeline.defs.video.models import Narration, Script
+from pipeline.documents import check_logo
+from pipeline.render.frame import frame_for
+from pipeline.render.overlays import Logo
 from pipeline.render.karaoke import word_shots
 from pipeline.render.music import AudioMix, origin
 from pipeline.render.pieces import Shot
 from pipeline.render.subtitle_style import SubtitleStyle, style_from
 from pipeline.render.words import CueWords, cue_words
+
+
+FPS = 30
+
+
+def brief_logo(brief: Brief, files: DataFolder, where: str) -> Logo | None:
+    """The brief's logo as the renderer draws it, checked again (it may have changed since the brief was)."""
+    if not brief.video.logo:
+        return None
+    try:
+        path = check_logo(files.root, brief.video.logo, "video.logo")
+    except ValueError as e:
+        raise failure(unreadable(e, where)) from e
+    return Logo(path, brief.video.logo_position, brief.video.logo_size, brief.video.logo_opacity)
+
+
+def render_look(brief: Brief, script: Script, files: DataFolder) -> dict:
+    """The RenderRequest fields that draw the frames (not their timing): language, format, fps, logo, title
+    card and subtitle style. The video asset renders with them, and the images and presenter steps encode
+    ahead with them, so their chunks have the keys the render looks for."""
+    look = brief.video
+    return {"language": brief.language, "frame": frame_for(look.format), "fps": FPS,
+            "logo": brief_logo(brief, files, "video"), "title": script.title,
+            "title_card_seconds": look.title_card_seconds if look.title_card else 0.0,
+            "subtitles": subtitle_style(brief, files)}
 
 
 def subtitle_style(brief: Brief, files: DataFolder) -> SubtitleStyle:

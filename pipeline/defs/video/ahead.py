@@ -1,0 +1,86 @@
+"""Encoding ahead for the video step, so it only assembles what the steps before it made.
+
+The video step cannot start before narration, images and presenter are done, and with hosted providers
+those wait on the network for most of their time. So the images step hands each segment's stills to the
+renderer as soon as its picture is ready (render/slideshow.py `StillsAhead`), and the presenter step
+normalises its clips for the video's format: the video step then finds them in the chunk cache under the
+keys it looks for. Best effort: a failure here is logged and changes nothing else, the video step encodes
+whatever is missing; a cancel stops the encoder with the step.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.brief import Brief
+from pipeline.defs.resources import DataFolder
+from pipeline.defs.video.models import Script, SegmentImage
+from pipeline.defs.video.styling import FPS, render_look
+from pipeline.render.clips import prepare_clip
+from pipeline.render.frame import frame_for
+from pipeline.render.pieces import Shot
+from pipeline.render.slideshow import CHUNK_FRAMES, RenderRequest, StillsAhead
+from pipeline.render.timing import split_cues
+
+
+class Ahead:
+    """The images step's stills encoded ahead: `add` a segment when its visual is made, `finish` at the end."""
+
+    def __init__(self, context: dg.AssetExecutionContext, brief: Brief, script: Script, files: DataFolder):
+        self.context, self.brief, self.files = context, brief, files
+        self.folder = files.project(brief.project_id)
+        self.texts = {s.index: split_cues(s.text, brief.language) for s in script.segments}
+        moving = brief.video.ken_burns
+        self.moving = set(self.texts) if moving is True else set(moving or [])
+        self.stills: StillsAhead | None = None
+        try:
+            look = render_look(brief, script, files)
+            self.off = look["subtitles"].off
+            self.stills = StillsAhead(RenderRequest(
+                shots=[], audio=Path(), total=0.0, out=Path(), work_dir=self.folder.path("video", "ahead"),
+                chunk_cache=self.folder.cache_dir("chunks"), **look))
+        except Exception as e:  # noqa: BLE001 - the video step reports a broken look itself
+            self._skip(e)
+
+    def add(self, made: SegmentImage) -> None:
+        """Queue the stills of `made`'s segment (a still image, not a zoom nor a clip)."""
+        if self.stills is None or made.kind == "clip" or made.segment in self.moving:
+            return
+        image = self.folder.path(made.path)
+        shots = [Shot(image=image, text="" if self.off else text, start=0.0, segment=made.segment)
+                 for text in self.texts.get(made.segment, [])]
+        try:
+            self.stills.add(shots)
+        except Exception as e:  # noqa: BLE001
+            self._skip(e)
+
+    def finish(self) -> int:
+        """Store what was encoded; how many stills (0 when it was skipped or failed)."""
+        if self.stills is None:
+            return 0
+        try:
+            return self.stills.finish()
+        except Exception as e:  # noqa: BLE001
+            self._skip(e)
+            return 0
+
+    def abort(self) -> None:
+        if self.stills is not None:
+            self.stills.abort()
+
+    def _skip(self, error: Exception) -> None:
+        self.context.log.warning(f"stills not encoded ahead ({error}); the video step encodes them")
+        if self.stills is not None:
+            self.stills.abort()
+        self.stills = None
+
+
+def clips_ahead(context: dg.AssetExecutionContext, brief: Brief, files: DataFolder, clips: list[Path]) -> None:
+    """The presenter's clips normalised to the video's format and rate, into the chunk cache (best effort)."""
+    frame = frame_for(brief.video.format)
+    cache = files.project(brief.project_id).cache_dir("chunks")
+    for clip in clips:
+        try:
+            prepare_clip(clip, cache, frame.width, frame.height, FPS, CHUNK_FRAMES)
+        except Exception as e:  # noqa: BLE001 - the video step prepares it again and reports a failure
+            context.log.warning(f"presenter clip {clip.name} not prepared ahead ({e}); the video step prepares it")
