@@ -1,10 +1,12 @@
-"""The offline demo (`pipeline demo`, the README's first command) with steps in parallel against one after another.
+"""The offline demo (`pipeline demo`, the README's first command) as shipped, against one step at a time and
+against no encoding ahead for the video.
 
-Each round runs the demo twice, in alternating order, each time in a fresh data folder (with
-`data/sources` copied in: the example brief reads from it), a fresh DAGSTER_HOME holding the
-project's dagster.yaml, and its own Redis prefix (keys deleted afterwards): first with
-`PIPELINE_PARALLEL_STEPS` unset (4 steps at a time, the default), then `=1` (one step at a time), or
-the other way round. Wall time is the `pipeline demo` process, start to exit (imports included).
+Each round runs the demo once per mode, the order reversed every other round, each time in a fresh data
+folder (with `data/sources` copied in: the example brief reads from it), a fresh DAGSTER_HOME holding the
+project's dagster.yaml, and its own Redis prefix (keys deleted afterwards). Modes: `parallel` (the
+default: `PIPELINE_PARALLEL_STEPS` unset, 4 steps at a time, stills encoded ahead by the images step),
+`serial` (`PIPELINE_PARALLEL_STEPS=1`), `no-ahead` (`PIPELINE_ENCODE_AHEAD=off`: the video step encodes
+every still itself). Wall time is the `pipeline demo` process, start to exit (imports included).
 """
 
 import argparse
@@ -20,7 +22,9 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MODES = {"parallel": None, "serial": "1"}
+MODES = {"parallel": {}, "serial": {"PIPELINE_PARALLEL_STEPS": "1"}, "no-ahead": {"PIPELINE_ENCODE_AHEAD": "off"}}
+LABELS = {"parallel": "as shipped (steps in parallel, stills encoded ahead)", "serial": "one step at a time (=1)",
+          "no-ahead": "no encoding ahead (PIPELINE_ENCODE_AHEAD=off)"}
 
 
 def run_demo(mode: str, work: Path, brief: str | None) -> dict:
@@ -32,9 +36,9 @@ def run_demo(mode: str, work: Path, brief: str | None) -> dict:
     shutil.copytree(ROOT / "data" / "sources", data / "sources")
     env = {**os.environ, "DAGSTER_HOME": str(home), "PIPELINE_DATA_DIR": str(data),
            "PIPELINE_REDIS_PREFIX": f"bench-demo-{uuid.uuid4().hex[:6]}:"}
-    env.pop("PIPELINE_PARALLEL_STEPS", None)
-    if MODES[mode] is not None:
-        env["PIPELINE_PARALLEL_STEPS"] = MODES[mode]
+    for name in ("PIPELINE_PARALLEL_STEPS", "PIPELINE_ENCODE_AHEAD"):
+        env.pop(name, None)
+    env.update(MODES[mode])
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     done = subprocess.run([str(ROOT / ".venv" / "bin" / "pipeline"), "demo", *([brief] if brief else [])],
@@ -60,22 +64,27 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--brief", help="brief YAML (default: the demo's example)")
     parser.add_argument("--json", type=Path, help="write every run's figures here")
+    parser.add_argument("--modes", default="parallel,serial", help=f"comma-separated, of {', '.join(MODES)}")
     args = parser.parse_args()
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not modes or any(m not in MODES for m in modes):
+        parser.error(f"--modes {args.modes!r}: name some of {', '.join(MODES)}")
     work = Path(tempfile.mkdtemp(prefix="demo-bench-"))
     runs: list[dict] = []
     try:
         for i in range(args.rounds):
-            for mode in (("parallel", "serial") if i % 2 == 0 else ("serial", "parallel")):
+            for mode in (modes if i % 2 == 0 else modes[::-1]):
                 runs.append(run_demo(mode, work, args.brief))
                 print(json.dumps(runs[-1]), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    medians = {m: statistics.median(r["wall_s"] for r in runs if r["mode"] == m) for m in MODES}
-    print("\n| steps | runs | median wall s | each run s |\n|---|---:|---:|---|")
-    for mode, label in (("parallel", "in parallel (default, 4)"), ("serial", "one after another (=1)")):
+    medians = {m: statistics.median(r["wall_s"] for r in runs if r["mode"] == m) for m in modes}
+    print("\n| mode | runs | median wall s | each run s |\n|---|---:|---:|---|")
+    for mode in modes:
         each = ", ".join(f"{r['wall_s']:.1f}" for r in runs if r["mode"] == mode)
-        print(f"| {label} | {sum(r['mode'] == mode for r in runs)} | {medians[mode]:.1f} | {each} |")
-    print(f"\nparallel / serial: {medians['parallel'] / medians['serial']:.3f}")
+        print(f"| {LABELS[mode]} | {sum(r['mode'] == mode for r in runs)} | {medians[mode]:.1f} | {each} |")
+    for mode in modes[1:]:
+        print(f"{modes[0]} / {mode}: {medians[modes[0]] / medians[mode]:.3f}")
     if args.json:
         args.json.write_text(json.dumps({"runs": runs, "medians": medians}, indent=2))
 

@@ -5,14 +5,18 @@ those wait on the network for most of their time. So the images step hands each 
 renderer as soon as its picture is ready (render/slideshow.py `StillsAhead`), and the presenter step
 normalises its clips for the video's format: the video step then finds them in the chunk cache under the
 keys it looks for. Best effort: a failure here is logged and changes nothing else, the video step encodes
-whatever is missing; a cancel stops the encoder with the step.
+whatever is missing; a cancel stops the encoder with the step. `PIPELINE_ENCODE_AHEAD=off` leaves all of it
+to the video step (e.g. a host that runs many projects' images at once on few cores).
 """
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
 
 from pipeline.brief import Brief
+from pipeline.defs.ops.parallel import step_threads
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Script, SegmentImage
 from pipeline.defs.video.styling import FPS, render_look
@@ -21,6 +25,13 @@ from pipeline.render.frame import frame_for
 from pipeline.render.pieces import Shot
 from pipeline.render.slideshow import CHUNK_FRAMES, RenderRequest, StillsAhead
 from pipeline.render.timing import split_cues
+
+AHEAD_ENV = "PIPELINE_ENCODE_AHEAD"
+
+
+def encode_ahead() -> bool:
+    """Whether earlier steps encode for the video (`PIPELINE_ENCODE_AHEAD`: on, the default, or off)."""
+    return os.environ.get(AHEAD_ENV, "on").strip().lower() not in ("off", "0", "false", "no")
 
 
 class Ahead:
@@ -33,6 +44,8 @@ class Ahead:
         moving = brief.video.ken_burns
         self.moving = set(self.texts) if moving is True else set(moving or [])
         self.stills: StillsAhead | None = None
+        if not encode_ahead():
+            return
         try:
             look = render_look(brief, script, files)
             self.off = look["subtitles"].off
@@ -77,10 +90,23 @@ class Ahead:
 
 def clips_ahead(context: dg.AssetExecutionContext, brief: Brief, files: DataFolder, clips: list[Path]) -> None:
     """The presenter's clips normalised to the video's format and rate, into the chunk cache (best effort)."""
+    if not encode_ahead():
+        return
     frame = frame_for(brief.video.format)
     cache = files.project(brief.project_id).cache_dir("chunks")
-    for clip in clips:
+
+    def prepare(clip: Path) -> None:
         try:
             prepare_clip(clip, cache, frame.width, frame.height, FPS, CHUNK_FRAMES)
         except Exception as e:  # noqa: BLE001 - the video step prepares it again and reports a failure
             context.log.warning(f"presenter clip {clip.name} not prepared ahead ({e}); the video step prepares it")
+
+    if not clips:
+        return
+    pool = ThreadPoolExecutor(max_workers=len(clips), thread_name_prefix=step_threads("presenter"))
+    stopped = True  # a cancel does not wait for a transcode under way
+    try:
+        list(pool.map(prepare, clips))  # each is one ffmpeg transcode: intro and outro at once
+        stopped = False
+    finally:
+        pool.shutdown(wait=not stopped, cancel_futures=True)
