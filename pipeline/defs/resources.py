@@ -158,7 +158,10 @@ def build_resources(data_dir: str | Path | None = None) -> dict[str, object]:
 
     Without `data_dir`, the data folder is resolved when a step runs (PIPELINE_DATA_DIR or ./data).
     """
+    from pipeline.defs.video.ahead import ahead_setting
+
     check_store_settings()  # SETTINGS_INVALID at load time: the code location names the variable
+    ahead_setting()
     folder = str(data_dir or "")
     return {"files": DataFolder(data_dir=folder), "io_manager": ProjectIOManager(data_dir=folder),
             "redis_target": RedisResource(), **build_providers(folder)}

@@ -53,14 +53,9 @@ def test_whole_project(language, instance, env_data):
     if language == "zh":
         assert any("\u4e00" <= ch <= "\u9fff" for ch in srt)
 
-    # the images step encoded each distinct still for the video as its picture came, so the video step
-    # encoded none of them again (no title card here) and only assembled
-    meta = {stage: instance.get_latest_materialization_event(dg.AssetKey(stage)) for stage in STAGES}
-    images, rendered = (meta[s].asset_materialization.metadata for s in ("images", "video"))
-    assert images["stills_encoded_ahead"].value == rendered["stills"].value > 0
-    assert rendered["stills_encoded"].value == 0
     for stage in STAGES:
-        assert meta[stage] is not None, stage
+        key = dg.AssetKey(stage)
+        assert instance.get_latest_materialization_event(key) is not None, stage
     checks = instance.event_log_storage.get_asset_check_execution_history
     for asset, check in [("script", "script_timing"), ("video", "video_duration_matches_narration"),
                          ("narration", "subtitles_cover_narration"), ("chapters", "every_outline_chapter_written")]:

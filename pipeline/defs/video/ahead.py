@@ -5,8 +5,13 @@ those wait on the network for most of their time. So the images step hands each 
 renderer as soon as its picture is ready (render/slideshow.py `StillsAhead`), and the presenter step
 normalises its clips for the video's format: the video step then finds them in the chunk cache under the
 keys it looks for. Best effort: a failure here is logged and changes nothing else, the video step encodes
-whatever is missing; a cancel stops the encoder with the step. `PIPELINE_ENCODE_AHEAD=off` leaves all of it
-to the video step (e.g. a host that runs many projects' images at once on few cores).
+whatever is missing; a cancel stops the encoder with the step.
+
+`PIPELINE_ENCODE_AHEAD`: `auto` (the default) encodes ahead when the narration or the presenter clips come
+from a hosted provider, so the video step would otherwise wait on the network with the cores idle; with
+every voice made on this machine's cores (the offline defaults) encoding ahead only takes CPU from them
+(the offline demo was 5.7 % slower with it, benchmarks/README.md), so it is left to the video step. `on`
+and `off` force it either way.
 """
 
 import os
@@ -20,18 +25,34 @@ from pipeline.defs.ops.parallel import step_threads
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Script, SegmentImage
 from pipeline.defs.video.styling import FPS, render_look
+from pipeline.providers.catalog import ROLES
 from pipeline.render.clips import prepare_clip
 from pipeline.render.frame import frame_for
 from pipeline.render.pieces import Shot
 from pipeline.render.slideshow import CHUNK_FRAMES, RenderRequest, StillsAhead
 from pipeline.render.timing import split_cues
+from pipeline.workers.settings import SettingsError
 
 AHEAD_ENV = "PIPELINE_ENCODE_AHEAD"
+AHEAD_SETTINGS = ("auto", "on", "off")
 
 
-def encode_ahead() -> bool:
-    """Whether earlier steps encode for the video (`PIPELINE_ENCODE_AHEAD`: on, the default, or off)."""
-    return os.environ.get(AHEAD_ENV, "on").strip().lower() not in ("off", "0", "false", "no")
+def ahead_setting() -> str:
+    """`PIPELINE_ENCODE_AHEAD` (auto, on or off; unset: auto); anything else is refused, naming the variable."""
+    value = os.environ.get(AHEAD_ENV, "").strip().lower() or "auto"
+    if value not in AHEAD_SETTINGS:
+        raise SettingsError(f"{AHEAD_ENV}={os.environ.get(AHEAD_ENV)!r}: give one of {', '.join(AHEAD_SETTINGS)}")
+    return value
+
+
+def encode_ahead(brief: Brief) -> bool:
+    """Whether the steps before the video encode for it: `on`, `off`, or (auto) when the video step would
+    otherwise wait on a hosted voice or presenter (the providers the environment chooses)."""
+    setting = ahead_setting()
+    if setting != "auto":
+        return setting == "on"
+    speech, avatar = ROLES["speech"], ROLES["avatar"]
+    return speech.chosen() != speech.default or (brief.presenter.enabled and avatar.chosen() != avatar.default)
 
 
 class Ahead:
@@ -44,7 +65,7 @@ class Ahead:
         moving = brief.video.ken_burns
         self.moving = set(self.texts) if moving is True else set(moving or [])
         self.stills: StillsAhead | None = None
-        if not encode_ahead():
+        if not encode_ahead(brief):
             return
         try:
             look = render_look(brief, script, files)
@@ -90,7 +111,7 @@ class Ahead:
 
 def clips_ahead(context: dg.AssetExecutionContext, brief: Brief, files: DataFolder, clips: list[Path]) -> None:
     """The presenter's clips normalised to the video's format and rate, into the chunk cache (best effort)."""
-    if not encode_ahead():
+    if not encode_ahead(brief):
         return
     frame = frame_for(brief.video.format)
     cache = files.project(brief.project_id).cache_dir("chunks")
