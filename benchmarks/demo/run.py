@@ -4,7 +4,7 @@ against no encoding ahead for the video.
 Each round runs the demo once per mode, the order reversed every other round, each time in a fresh data
 folder (with `data/sources` copied in: the example brief reads from it), a fresh DAGSTER_HOME holding the
 project's dagster.yaml, and its own Redis prefix (keys deleted afterwards). Modes: `parallel` (the
-default: `PIPELINE_PARALLEL_STEPS` unset, 4 steps at a time, stills encoded ahead by the images step),
+default: `PIPELINE_PARALLEL_STEPS` unset, 4 steps at a time, `PIPELINE_ENCODE_AHEAD` auto: off offline),
 `serial` (`PIPELINE_PARALLEL_STEPS=1`), `no-ahead` (`PIPELINE_ENCODE_AHEAD=off`: the video step encodes
 every still itself). Wall time is the `pipeline demo` process, start to exit (imports included).
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MODES = {"parallel": {}, "serial": {"PIPELINE_PARALLEL_STEPS": "1"}, "no-ahead": {"PIPELINE_ENCODE_AHEAD": "off"}}
-LABELS = {"parallel": "as shipped (steps in parallel, stills encoded ahead)", "serial": "one step at a time (=1)",
+LABELS = {"parallel": "as shipped (steps in parallel, PIPELINE_ENCODE_AHEAD auto)", "serial": "one step at a time (=1)",
           "no-ahead": "no encoding ahead (PIPELINE_ENCODE_AHEAD=off)"}
 
 

@@ -56,10 +56,15 @@ def prepare_clip(clip: Path, cache: Path, width: int, height: int, fps: int, chu
     video, audio = cache / f"{key}.h264", cache / f"{key}.wav"
     if not (video.exists() and audio.exists()):
         tmp = cache / f".{key}.h264"
-        ffmpeg.run(clip_video_args(clip, tmp, width, height, fps, chunk_frames), f"normalising clip {clip.name}",
-                   progress=progress)
-        ffmpeg.run(clip_audio_args(clip, audio.with_suffix(".tmp.wav")), f"extracting the audio of {clip.name}",
-                   progress=progress)
+        transcode = ffmpeg.Running(clip_video_args(clip, tmp, width, height, fps, chunk_frames),
+                                   f"normalising clip {clip.name}", progress=True)
+        try:  # the sound is extracted while the picture is transcoded
+            ffmpeg.run(clip_audio_args(clip, audio.with_suffix(".tmp.wav")), f"extracting the audio of {clip.name}",
+                       progress=progress)
+        except BaseException:
+            transcode.kill()
+            raise
+        transcode.wait(progress)
         audio.with_suffix(".tmp.wav").replace(audio)
         tmp.replace(video)
     units = split_access_units(video.read_bytes())
