@@ -198,7 +198,7 @@ class PipelineClient:
         runs = [r for r in self.runs(project, ACTIVE, limit=5) if is_active(r["status"], r["tags"])]
         return runs[0] if runs else None
 
-    def terminate(self, run_id: str, starting_timeout: float = 60, poll: float = 0.1) -> None:
+    def terminate(self, run_id: str, starting_timeout: float = 60, poll: float = 0.5) -> None:
         """Cancel a run. Dagster cancels QUEUED and STARTED runs only; a run the daemon is handing to its run
         worker is STARTING for a moment, so that is waited out (up to `starting_timeout`) rather than refused."""
         deadline = time.monotonic() + starting_timeout
@@ -207,8 +207,9 @@ class PipelineClient:
                 ... on TerminateRunFailure { message run { status } } ... on RunNotFoundError { message }
                 ... on PythonError { message } ... on UnauthorizedError { message } } }""", {"id": run_id})
             result = data["terminateRun"]
-            starting = (result.get("__typename") == "TerminateRunFailure"
-                        and (result.get("run") or {}).get("status") in ("STARTING", "NOT_STARTED"))
+            starting = (result.get("__typename") == "TerminateRunFailure"  # the status refusal, not a permission one
+                        and (result.get("run") or {}).get("status") == "STARTING"
+                        and "due to having status" in (result.get("message") or ""))
             if not starting or time.monotonic() > deadline:
                 self._check(result, "TerminateRunSuccess", f"canceling run {run_id}")
                 return

@@ -92,15 +92,21 @@ def _kept(rel: str) -> bool:
     return rel.split("/", 1)[0] in KEEP
 
 
+def check_cache_folder(data_dir: Path) -> None:
+    """A removal proves it stays inside what the data folder owns: a `cache/` that is a link may point anywhere."""
+    root = data_dir / "cache"
+    if root.is_symlink():
+        raise CacheFolderError(f"{root} is a symbolic link (to {os.readlink(root)}): cache prune removes files only "
+                               f"in a cache folder that is the data folder's own; make it a real folder (mount "
+                               f"the other disk at {root}) or prune that folder yourself")
+
+
 def prune_local(data_dir: Path, cutoff: datetime, since: datetime | None, dry_run: bool = False,
                 label: str | None = None) -> Pruned:
     """Remove files under `<data_dir>/cache/` last used before `cutoff` (never `cache/slots/`)."""
     report = Pruned(store=label or str(data_dir / "cache"), cutoff=cutoff, guarded_since=since)
     root = data_dir / "cache"
-    if root.is_symlink():  # a removal proves it stays inside what the data folder owns: a link may point anywhere
-        raise CacheFolderError(f"{root} is a symbolic link (to {os.readlink(root)}): cache prune removes files only "
-                               f"in a cache folder that is the data folder's own; make it a real folder (mount "
-                               f"the other disk at {root}) or prune that folder yourself")
+    check_cache_folder(data_dir)
     if not root.is_dir():
         return report
     limit = cutoff.timestamp()
@@ -165,6 +171,7 @@ def prune(data_dir: Path, older_than: timedelta, since: datetime | None, dry_run
     from pipeline.objects.settings import check_store_settings
 
     cutoff = cutoff_for(older_than, since, now)
+    check_cache_folder(data_dir)  # before either store is touched
     if check_store_settings() == "s3":
         from pipeline.objects.s3 import ObjectStore
 

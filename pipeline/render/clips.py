@@ -1,5 +1,7 @@
 """Presenter clips (any size, rate and audio) made to fit the slideshow's stream exactly."""
 
+import os
+import threading
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,18 +57,20 @@ def prepare_clip(clip: Path, cache: Path, width: int, height: int, fps: int, chu
     key = item_key("clip", CLIP_VERSION, file_digest(clip), width, height, fps, chunk_frames)
     video, audio = cache / f"{key}.h264", cache / f"{key}.wav"
     if not (video.exists() and audio.exists()):
-        tmp = cache / f".{key}.h264"
+        mine = f"{os.getpid()}-{threading.get_ident()}"  # two preparations of one clip never share a file
+        tmp, tmp_audio = cache / f".{key}.{mine}.h264", cache / f".{key}.{mine}.wav"
         transcode = ffmpeg.Running(clip_video_args(clip, tmp, width, height, fps, chunk_frames),
                                    f"normalising clip {clip.name}", progress=True)
         try:  # the sound is extracted while the picture is transcoded
-            ffmpeg.run(clip_audio_args(clip, audio.with_suffix(".tmp.wav")), f"extracting the audio of {clip.name}",
-                       progress=progress)
+            ffmpeg.run(clip_audio_args(clip, tmp_audio), f"extracting the audio of {clip.name}", progress=progress)
+            transcode.wait(progress, timeout=3600)
+            tmp_audio.replace(audio)
+            tmp.replace(video)
         except BaseException:
             transcode.kill()
+            tmp.unlink(missing_ok=True)
+            tmp_audio.unlink(missing_ok=True)
             raise
-        transcode.wait(progress)
-        audio.with_suffix(".tmp.wav").replace(audio)
-        tmp.replace(video)
     units = split_access_units(video.read_bytes())
     with wave.open(str(audio), "rb") as w:
         samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)

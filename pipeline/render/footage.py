@@ -76,7 +76,7 @@ def clip_piece_args(clip: ClipSource, layers: list[ffmpeg.Overlay], logo: tuple[
 
 
 def piece_key(version: int, chunk_frames: int, frame: Frame, fps: int, digest: str, piece: Piece, language: str,
-              font: str, logo_key: str | None, title: str | None, style: tuple = ()) -> str:
+              font: str, logo_key: str | None, title: tuple | None, style: tuple = ()) -> str:
     """Everything that draws a clip segment: the clip's content and fit, its cues (and highlighted words) and
     their frames, the look (`style`: the subtitle style's key, nothing for the default look)."""
     clip = piece.shots[0].clip

@@ -34,6 +34,7 @@ from pipeline.store import atomic_write, file_digest, item_key
 
 CHUNK_FRAMES = 20
 RENDER_VERSION = 3  # bump when stills or encoder settings change, to invalidate cached chunks
+TITLE_LOOK = 2  # in the keys of titled pieces: 2 = the title card in the subtitle font
 
 
 @dataclass
@@ -231,7 +232,7 @@ def _pieces(request: RenderRequest, spans: list[int], digest, logo_key: str | No
     style = request.subtitles.key()  # nothing for the default look: its chunks keep their keys
     for piece in pieces:
         shot = piece.shots[0]
-        title = request.title if piece.titled else None
+        title = (request.title, TITLE_LOOK) if piece.titled else None
         if piece.clip is not None:
             piece.key = piece_key(RENDER_VERSION, CHUNK_FRAMES, frame, request.fps, digest(piece.clip.path), piece,
                                   request.language, font, logo_key, title, style)
@@ -246,7 +247,8 @@ def _pieces(request: RenderRequest, spans: list[int], digest, logo_key: str | No
     if request.subtitles.words:
         pieces = karaoke.runs(pieces, lambda run: item_key(
             "run", RENDER_VERSION, frame, request.fps, digest(run.shots[0].image), run.shots[0].text,
-            request.language, font, logo_key, request.title if run.titled else None, style, run.looks))
+            request.language, font, logo_key, (request.title, TITLE_LOOK) if run.titled else None, style,
+            run.looks))
     return pieces
 
 
@@ -294,9 +296,9 @@ class StillsAhead:
         self.look.work_dir.mkdir(parents=True, exist_ok=True)
         self.look.chunk_cache.mkdir(parents=True, exist_ok=True)
         look = self.look
-        self._encoder = ffmpeg.Running(ffmpeg.chunk_encode_args(self._raw, look.width, look.height, look.fps,
-                                                                CHUNK_FRAMES), "encoding still chunks ahead", stdin=True)
         maker = StillMaker(look.language, self.frame, look.logo, look.title, look.subtitles)
+        encoder = ffmpeg.Running(ffmpeg.chunk_encode_args(self._raw, look.width, look.height, look.fps, CHUNK_FRAMES),
+                                 "encoding still chunks ahead", stdin=True)
 
         def stills():
             while (piece := self._stills.get()) is not None:
@@ -305,12 +307,17 @@ class StillsAhead:
 
         def feed() -> None:
             try:
-                self._encoder.feed(stills())  # type: ignore[union-attr]
+                encoder.feed(stills())
             except BaseException as e:  # raised in finish(), in the step's thread
                 self._error = e
 
-        self._feeder = threading.Thread(target=feed, name="stills-ahead", daemon=True)
-        self._feeder.start()
+        try:
+            feeder = threading.Thread(target=feed, name="stills-ahead", daemon=True)
+            feeder.start()
+        except BaseException:
+            encoder.kill()
+            raise
+        self._encoder, self._feeder = encoder, feeder
 
     def finish(self) -> int:
         """Wait for the encoder and store its chunks; how many stills were encoded ahead."""
@@ -332,12 +339,13 @@ class StillsAhead:
 
     def abort(self) -> None:
         """Stop the encoder, store nothing (a cancel, or the step failed)."""
-        if self._encoder is None:
+        encoder, feeder, self._encoder, self._feeder = self._encoder, self._feeder, None, None
+        if encoder is None:
             return
-        self._encoder.kill()
-        self._stills.put(None)
-        self._feeder.join(timeout=10)  # type: ignore[union-attr]
-        self._encoder = None
+        encoder.kill()
+        self._stills.put(None)  # the feeder's stills end; its write to the dead encoder ends its feed
+        if feeder is not None:
+            feeder.join(timeout=10)
         self._raw.unlink(missing_ok=True)
 
 

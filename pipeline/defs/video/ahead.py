@@ -15,13 +15,11 @@ and `off` force it either way.
 """
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
 
 from pipeline.brief import Brief
-from pipeline.defs.ops.parallel import step_threads
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Script, SegmentImage
 from pipeline.defs.video.styling import FPS, render_look
@@ -99,14 +97,17 @@ class Ahead:
             return 0
 
     def abort(self) -> None:
-        if self.stills is not None:
-            self.stills.abort()
+        """Stop the encoder (the step is failing or canceled): never raises over the step's own error."""
+        stills, self.stills = self.stills, None
+        if stills is not None:
+            try:
+                stills.abort()
+            except Exception as e:  # noqa: BLE001
+                self.context.log.warning(f"stopping the stills encoded ahead: {e}")
 
     def _skip(self, error: Exception) -> None:
         self.context.log.warning(f"stills not encoded ahead ({error}); the video step encodes them")
-        if self.stills is not None:
-            self.stills.abort()
-        self.stills = None
+        self.abort()
 
 
 def clips_ahead(context: dg.AssetExecutionContext, brief: Brief, files: DataFolder, clips: list[Path]) -> None:
@@ -116,18 +117,8 @@ def clips_ahead(context: dg.AssetExecutionContext, brief: Brief, files: DataFold
     frame = frame_for(brief.video.format)
     cache = files.project(brief.project_id).cache_dir("chunks")
 
-    def prepare(clip: Path) -> None:
+    for clip in dict.fromkeys(clips):  # one after another, in this thread: a cancel stops the transcode
         try:
             prepare_clip(clip, cache, frame.width, frame.height, FPS, CHUNK_FRAMES)
         except Exception as e:  # noqa: BLE001 - the video step prepares it again and reports a failure
             context.log.warning(f"presenter clip {clip.name} not prepared ahead ({e}); the video step prepares it")
-
-    if not clips:
-        return
-    pool = ThreadPoolExecutor(max_workers=len(clips), thread_name_prefix=step_threads("presenter"))
-    stopped = True  # a cancel does not wait for a transcode under way
-    try:
-        list(pool.map(prepare, clips))  # each is one ffmpeg transcode: intro and outro at once
-        stopped = False
-    finally:
-        pool.shutdown(wait=not stopped, cancel_futures=True)
