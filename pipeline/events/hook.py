@@ -178,16 +178,22 @@ class LeaderThread(threading.Thread):
 
     def _receive(self) -> set[str]:
         runs: set[str] = set()
-        assert self._sock is not None
+        sock = self._sock
+        assert sock is not None
         try:
-            runs.add(self._sock.recv(256).decode())
-            self._sock.settimeout(0)
+            runs.add(sock.recv(256).decode())
+            sock.settimeout(0)
             while True:
-                runs.add(self._sock.recv(256).decode())
+                runs.add(sock.recv(256).decode())
         except (BlockingIOError, socket.timeout):
             pass
-        finally:
-            self._sock.settimeout(0.2)
+        except OSError:
+            if sock.fileno() != -1:
+                raise
+            self._halt.set()  # closed at interpreter exit (atexit) or by stop(): nothing more will come
+            return runs
+        if sock.fileno() != -1:
+            sock.settimeout(0.2)
         return runs
 
     def _projector(self) -> Projector:
