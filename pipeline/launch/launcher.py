@@ -15,7 +15,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -25,7 +24,6 @@ from dagster._serdes import serialize_value
 from pipeline.launch.warm import WarmPool, hand_over
 
 _MARK = "Started process for run (pid: "
-START_WAIT_SECONDS = 60  # a warm worker reports RUN_START within this, or the launch returns anyway
 WARM_WORKER_TAG = "pipeline/warm-run-worker"  # host:pid of the warm worker a run was handed to
 
 
@@ -91,17 +89,6 @@ class MonitoredRunLauncher(dg.DefaultRunLauncher):
         self._run_ids.add(run.run_id)
         threading.Thread(target=self._fail_if_never_started, args=(process, run.run_id),
                          name="warm-run-worker-watch", daemon=True).start()
-        self._wait_until_started(process, run.run_id)
-
-    def _wait_until_started(self, process, run_id: str) -> None:
-        """Return once the worker has started the run, as the code server's launch does: Dagster cancels a
-        STARTED run, not a STARTING one, so a run must not stay STARTING after its launch returned."""
-        deadline = time.monotonic() + START_WAIT_SECONDS
-        while time.monotonic() < deadline and process.poll() is None:
-            run = self._instance.get_run_by_id(run_id)
-            if run is None or run.status not in (dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING):
-                return
-            time.sleep(0.05)
 
     def _fail_if_never_started(self, process, run_id: str) -> None:
         """A warm worker that exits before its run started fails the run now (as the code server reports a

@@ -230,9 +230,10 @@ def _pieces(request: RenderRequest, spans: list[int], digest, logo_key: str | No
     pieces = cut(request.shots, spans, round(request.title_card_seconds * request.fps) if request.title else 0)
     font = font_key(request.language, request.subtitles.font)
     style = request.subtitles.key()  # nothing for the default look: its chunks keep their keys
+    titled = (request.title, TITLE_LOOK)  # what a titled piece's key says of its title card
     for piece in pieces:
         shot = piece.shots[0]
-        title = (request.title, TITLE_LOOK) if piece.titled else None
+        title = titled if piece.titled else None
         if piece.clip is not None:
             piece.key = piece_key(RENDER_VERSION, CHUNK_FRAMES, frame, request.fps, digest(piece.clip.path), piece,
                                   request.language, font, logo_key, title, style)
@@ -247,8 +248,7 @@ def _pieces(request: RenderRequest, spans: list[int], digest, logo_key: str | No
     if request.subtitles.words:
         pieces = karaoke.runs(pieces, lambda run: item_key(
             "run", RENDER_VERSION, frame, request.fps, digest(run.shots[0].image), run.shots[0].text,
-            request.language, font, logo_key, (request.title, TITLE_LOOK) if run.titled else None, style,
-            run.looks))
+            request.language, font, logo_key, titled if run.titled else None, style, run.looks))
     return pieces
 
 
@@ -328,13 +328,7 @@ class StillsAhead:
         self._encoder = None
         if self._error is not None:
             raise self._error
-        units = split_access_units(self._raw.read_bytes())
-        if len(units) != len(self.keys) * CHUNK_FRAMES:
-            raise RenderError(f"the encoder returned {len(units)} frames for {len(self.keys)} stills ahead")
-        for n, key in enumerate(self.keys):
-            atomic_write(self.look.chunk_cache / f"{key}.h264",
-                         b"".join(units[n * CHUNK_FRAMES:(n + 1) * CHUNK_FRAMES]))
-        self._raw.unlink(missing_ok=True)
+        _store_chunks(self._raw, self.keys, self.look.chunk_cache)
         return len(self.keys)
 
     def abort(self) -> None:
@@ -417,9 +411,15 @@ def _encode_chunks(request: RenderRequest, frame: Frame, missing: dict[str, Piec
 
     encoder.feed(stills(), lambda t: work.at(t.frames, f"encoding video chunks: frame {t.frames} of {total}"))
     work.add(total)
+    _store_chunks(raw, list(missing), request.chunk_cache)
+
+
+def _store_chunks(raw: Path, keys: list[str], cache: Path) -> None:
+    """Cut the encoder's output `raw` (one still of CHUNK_FRAMES frames per key, in order) into the cache."""
     units = split_access_units(raw.read_bytes())
-    if len(units) != total:
-        raise RenderError(f"the encoder returned {len(units)} frames for {total}: cannot cut chunks")
-    for n, key in enumerate(missing):
-        atomic_write(request.chunk_cache / f"{key}.h264", b"".join(units[n * CHUNK_FRAMES:(n + 1) * CHUNK_FRAMES]))
+    if len(units) != len(keys) * CHUNK_FRAMES:
+        raise RenderError(f"the encoder returned {len(units)} frames for {len(keys) * CHUNK_FRAMES}: "
+                          f"cannot cut chunks")
+    for n, key in enumerate(keys):
+        atomic_write(cache / f"{key}.h264", b"".join(units[n * CHUNK_FRAMES:(n + 1) * CHUNK_FRAMES]))
     raw.unlink(missing_ok=True)

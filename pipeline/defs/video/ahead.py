@@ -22,13 +22,12 @@ import dagster as dg
 from pipeline.brief import Brief
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Script, SegmentImage
-from pipeline.defs.video.styling import FPS, render_look
+from pipeline.defs.video.styling import FPS, cue_lines, moves, render_look
 from pipeline.providers.catalog import ROLES
 from pipeline.render.clips import prepare_clip
 from pipeline.render.frame import frame_for
 from pipeline.render.pieces import Shot
 from pipeline.render.slideshow import CHUNK_FRAMES, RenderRequest, StillsAhead
-from pipeline.render.timing import split_cues
 from pipeline.workers.settings import SettingsError
 
 AHEAD_ENV = "PIPELINE_ENCODE_AHEAD"
@@ -57,11 +56,11 @@ class Ahead:
     """The images step's stills encoded ahead: `add` a segment when its visual is made, `finish` at the end."""
 
     def __init__(self, context: dg.AssetExecutionContext, brief: Brief, script: Script, files: DataFolder):
-        self.context, self.brief, self.files = context, brief, files
+        self.context, self.brief = context, brief
         self.folder = files.project(brief.project_id)
-        self.texts = {s.index: split_cues(s.text, brief.language) for s in script.segments}
-        moving = brief.video.ken_burns
-        self.moving = set(self.texts) if moving is True else set(moving or [])
+        self.texts: dict[int, list[str]] = {}
+        for segment, text in cue_lines(brief, script):  # the cues narration speaks: the same stills' keys
+            self.texts.setdefault(segment, []).append(text)
         self.stills: StillsAhead | None = None
         if not encode_ahead(brief):
             return
@@ -76,7 +75,7 @@ class Ahead:
 
     def add(self, made: SegmentImage) -> None:
         """Queue the stills of `made`'s segment (a still image, not a zoom nor a clip)."""
-        if self.stills is None or made.kind == "clip" or made.segment in self.moving:
+        if self.stills is None or made.kind == "clip" or moves(self.brief, made.segment):
             return
         image = self.folder.path(made.path)
         shots = [Shot(image=image, text="" if self.off else text, start=0.0, segment=made.segment)

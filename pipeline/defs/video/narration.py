@@ -13,11 +13,11 @@ from pipeline.defs.common import ASSET_DEFAULTS, failures, step_boundary
 from pipeline.defs.ops.parallel import step_threads
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Cue, Narration, Script
+from pipeline.defs.video.styling import cue_lines
 from pipeline.events.progress import Progress
 from pipeline.providers.speech import SpeechProvider
 from pipeline.render import ffmpeg
 from pipeline.render.audio import LOUDNESS_TARGET, assemble_track, measure_loudness, normalise_loudness
-from pipeline.render.timing import split_cues
 from pipeline.render.words import load_starts, save_starts
 from pipeline.store import item_key
 from pipeline.usage import meter
@@ -86,7 +86,7 @@ def narration(context: dg.AssetExecutionContext, brief: Brief, script: Script, s
     usage = meter(context, brief, folder)
     speech_provider = usage.speech(speech_provider)
     voice = speech_provider.voice_id(brief.language, brief.video.voice)
-    lines = [(seg.index, text) for seg in script.segments for text in split_cues(seg.text, brief.language)]
+    lines = cue_lines(brief, script)
     paths = [folder.item("narration", item_key(speech_provider.name, voice, brief.language, text), "wav")
              for _, text in lines]
     progress = Progress(context, len(lines) + 1, "cues")  # the track is the last unit

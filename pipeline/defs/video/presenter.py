@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from pipeline.brief import Brief
 from pipeline.defs.common import ASSET_DEFAULTS, failures, step_boundary
 from pipeline.defs.ops.parallel import step_threads
-from pipeline.defs.video.ahead import clips_ahead
 from pipeline.defs.resources import DataFolder
+from pipeline.defs.video.ahead import clips_ahead
 from pipeline.defs.video.models import Script
 from pipeline.events.progress import Progress
 from pipeline.providers.avatar import AvatarProvider

@@ -8,7 +8,7 @@ from pipeline.defs.common import ASSET_DEFAULTS, failure, failures, step_boundar
 from pipeline.defs.resources import DataFolder
 from pipeline.defs.video.models import Images, Narration, Script, Thumbnail, Video
 from pipeline.defs.video.presenter import Presenter
-from pipeline.defs.video.styling import FPS, audio_mix, brief_logo, render_look, styled_shots, timed_words
+from pipeline.defs.video.styling import FPS, audio_mix, brief_logo, moves, render_look, styled_shots, timed_words
 from pipeline.defs.video.styling import metadata as styling_metadata
 from pipeline.defs.video.visuals import clip_sources
 from pipeline.events.progress import Progress
@@ -32,10 +32,8 @@ def video(context: dg.AssetExecutionContext, brief: Brief, script: Script, narra
     folder = files.project(brief.project_id)
     image_of = {i.segment: folder.path(i.path) for i in images.images}
     clip_of = clip_sources(images, files.root)  # segments a video clip fills (the brief's media, stock footage)
-    moving = brief.video.ken_burns
     shots = [Shot(image=image_of[c.segment], text=c.text, start=c.start, segment=c.segment,
-                  motion=moving is True or (isinstance(moving, list) and c.segment in moving),
-                  clip=clip_of.get(c.segment))
+                  motion=moves(brief, c.segment), clip=clip_of.get(c.segment))
              for c in narration.cues]
     look = render_look(brief, script, files)
     style = look["subtitles"]  # and in word mode one shot per word; music ducked under the cues

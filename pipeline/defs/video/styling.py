@@ -16,6 +16,7 @@ from pipeline.render.karaoke import word_shots
 from pipeline.render.music import AudioMix, origin
 from pipeline.render.pieces import Shot
 from pipeline.render.subtitle_style import SubtitleStyle, style_from
+from pipeline.render.timing import split_cues
 from pipeline.render.words import CueWords, cue_words
 
 
@@ -31,6 +32,17 @@ def brief_logo(brief: Brief, files: DataFolder, where: str) -> Logo | None:
     except ValueError as e:
         raise failure(unreadable(e, where)) from e
     return Logo(path, brief.video.logo_position, brief.video.logo_size, brief.video.logo_opacity)
+
+
+def moves(brief: Brief, segment: int) -> bool:
+    """Whether the segment gets the Ken Burns zoom (`video.ken_burns`: true for all, or a list of segments)."""
+    moving = brief.video.ken_burns
+    return moving is True or (isinstance(moving, list) and segment in moving)
+
+
+def cue_lines(brief: Brief, script: Script) -> list[tuple[int, str]]:
+    """(segment, text) of every subtitle cue, in order: what narration speaks and the video shows."""
+    return [(seg.index, text) for seg in script.segments for text in split_cues(seg.text, brief.language)]
 
 
 def render_look(brief: Brief, script: Script, files: DataFolder) -> dict:
