@@ -1,14 +1,19 @@
 """Every provider role on a loopback fake of pipeline_tests/providers that answers as slowly as a hosted API."""
 
 import argparse
+import hashlib
 import json
 import random
 import time
 import uuid
+import wave
+from pathlib import Path
+
+import numpy as np
 
 from critical_path import Call
 from pipeline_tests.providers.fake_did import FakeDid
-from pipeline_tests.providers.fakes import HostedLatency, openai_server
+from pipeline_tests.providers.fakes import SECONDS_PER_WORD, HostedLatency, openai_server, wav
 
 KEY = f"sk-bench-{uuid.uuid4().hex}"
 VOCABULARY = ("amber anchor bell bridge candle canal clock copper dawn dusk ember feather gate glass harbour hill "
@@ -49,6 +54,37 @@ def with_distinct_cues(route):
     return answer
 
 
+SPOKEN = ("The harbour lamps were lit before the tide turned, and the market square emptied slowly. "
+          "Somebody was still selling copper bells from a cart by the bridge, calling out prices nobody answered. "
+          "Up on the hill the old mill kept turning in the wind, as it had every night for a hundred years. "
+          "By midnight the only sound left was the river against the stones of the quay.")
+
+
+def spoken_voice(work: Path) -> tuple[np.ndarray, int]:
+    """A few sentences said by the offline voice: what the fake speech answers are cut from, so the audio the
+    pipeline encodes is speech (a pure tone makes AAC encoders take other times than speech does)."""
+    from pipeline.providers.speech import OfflineSpeech
+
+    path = work / "voice.wav"
+    OfflineSpeech().synthesize(SPOKEN, "en", None, path)
+    with wave.open(str(path), "rb") as w:
+        return np.frombuffer(w.readframes(w.getnframes()), np.int16), w.getframerate()
+
+
+def spoken(route, voice: np.ndarray, rate: int):
+    """The fake speech route answering with `voice`: as many seconds as the fake would speak, from a place
+    that depends on the text."""
+    def answer(server, seen):
+        status, headers, content = route(server, seen)
+        if status != 200:
+            return status, headers, content
+        text = seen.json()["input"]
+        seconds = max(0.4, len(text.split()) * SECONDS_PER_WORD)
+        start = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") % len(voice)
+        return status, headers, wav(seconds, rate, voice=voice, start=start)
+    return answer
+
+
 class Recorder:
     """A fake's latency model that also notes each call it timed (role, arrival, seconds, output tokens)."""
 
@@ -68,7 +104,7 @@ class Recorder:
 class Providers:
     """The loopback fakes of every provider role, each counting what it was asked."""
 
-    def __init__(self, args: argparse.Namespace):
+    def __init__(self, args: argparse.Namespace, work: Path):
         s = args.scale
         latency = HostedLatency(chat=args.chat * s, chat_per_100_tokens=args.chat_per_100_tokens * s,
                                 speech=args.speech * s, image=args.image * s)
@@ -76,18 +112,23 @@ class Providers:
         self.servers = {role: openai_server(key=KEY, latency=r) for role, r in self.recorders.items()}
         chat = self.servers["text"].routes
         chat["/v1/chat/completions"] = with_distinct_cues(chat["/v1/chat/completions"])
+        speech = self.servers["speech"].routes
+        speech["/v1/audio/speech"] = spoken(speech["/v1/audio/speech"], *spoken_voice(work))
         self.clip = args.clip * s
         self.poll = args.poll * s
         self.did = FakeDid(KEY, seconds_to_done=self.clip)
         self.max_in_flight = {role: args.max_in_flight for role in ("text", "speech", "images", "avatar")}
+        self.started: list = []
 
     def start(self) -> None:
         for server in [*self.servers.values(), self.did]:
             server.start()
+            self.started.append(server)
 
     def stop(self) -> None:
-        for server in [*self.servers.values(), self.did]:
-            server.stop()
+        """The servers that started (stopping one that never served would wait for ever)."""
+        while self.started:
+            self.started.pop().stop()
 
     def env(self) -> dict[str, str]:
         """PIPELINE_<ROLE>_* variables pointing every role at its fake."""

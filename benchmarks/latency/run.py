@@ -109,6 +109,17 @@ def steps_of(instance: dg.DagsterInstance, run_id: str) -> tuple[dict[str, Step]
     return steps, first
 
 
+def numbers_of(instance: dg.DagsterInstance, run_id: str) -> dict[str, dict[str, float]]:
+    """Each materialised asset's numeric metadata (what its step did: stills encoded, clips made, ...)."""
+    found: dict[str, dict[str, float]] = {}
+    for entry in instance.all_logs(run_id, of_type=ET.ASSET_MATERIALIZATION):
+        materialization = entry.asset_materialization
+        found[materialization.asset_key.to_user_string()] = {
+            k: v.value for k, v in materialization.metadata.items()
+            if isinstance(v.value, (int, float)) and not isinstance(v.value, bool)}
+    return found
+
+
 def asset_row(step: Step, calls: list[Call], modelled: float, roles: set[str], t0: float) -> dict:
     """One asset's step against its model; with requests, how long it worked before the first and after the last."""
     row = {"start": step.start - t0, "end": step.end - t0, "measured": step.seconds, "attempts": step.attempts,
@@ -152,6 +163,7 @@ def measure(client: PipelineClient, instance, providers: Providers, brief: Brief
         "peak_in_flight": {role: s.peak for role, s in providers.servers.items()},
         "assets": {k: asset_row(s, by_step.get(k, []), cost.get(k, 0.0), roles[k], t0)
                    for k, s in sorted(steps.items(), key=lambda kv: kv[1].start)},
+        "metadata": numbers_of(instance, run_id),
         "load_before": load_before, "load_after": os.getloadavg(),
     }
 
@@ -233,16 +245,18 @@ def main() -> None:
           f"{'postgres' if args.postgres else 'sqlite'}, work {work}", flush=True)
     (work / "redis").mkdir()
     redis_server = RedisServer(work / "redis")
-    providers = Providers(args)
-    providers.start()
+    providers = None
     results: list[dict] = []
     try:
+        providers = Providers(args, work)
+        providers.start()
         redis_server.start()
         modes = [("parallel", args.parallel_steps)] + ([("serial", 1)] if args.serial else [])
         for name, steps in modes:
             results += run_mode(name, steps, work, base_env, redis_server.url, providers, args, parents, roles)
     finally:
-        providers.stop()
+        if providers is not None:
+            providers.stop()
         if redis_server.proc is not None:
             redis_server.stop(keep_data=False)
         if args.keep:

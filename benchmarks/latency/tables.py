@@ -32,4 +32,13 @@ def report(results: list[dict]) -> str:
             edges = " | ".join(f"{a[k]:.1f}" if k in a else "-" for k in ("before_first", "after_last"))
             lines.append(f"| {name}{retry} | {asked} | {a['modelled']:.1f} | {a['measured']:.1f} "
                          f"| {a['measured'] - a['modelled']:.1f} | {a['start']:.1f} | {a['end']:.1f} | {edges} |")
+        done = r.get("metadata", {})
+        shown = [f"{asset}.{key} {done[asset][key]:g}" for asset, keys in WORK_DONE.items() for key in keys
+                 if key in done.get(asset, {})]
+        if shown:
+            lines += ["", f"work done: {', '.join(shown)}"]
     return "\n".join(lines)
+
+
+# what the steps that render did, from their materialisations' metadata
+WORK_DONE = {"images": ("stills_encoded_ahead",), "video": ("stills", "stills_encoded", "moving_segments")}

@@ -5,6 +5,7 @@ runs and the caller is called back at least every second, so a long render is ne
 """
 
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -249,9 +250,14 @@ def segment_args(inputs: list[str], ground: str, layers: list[Overlay], logo: tu
             *X264_STILL, "-x264-params", params, "-forced-idr", "1", *BT709, "-f", "h264", str(out)]
 
 
+# ffmpeg's "fast" AAC coder: at 64 kb/s and above better than the default "twoloop" by ffmpeg's own
+# account, and half its time (240 s of mono: 1.7 s against 3.1 s here).
+AAC_CODER = "fast"
+
+
 def aac_args(audio: Path, out: Path, bitrate: str = "128k") -> list[str]:
     return ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(audio),
-            "-c:a", "aac", "-b:a", bitrate, "-ar", "48000", "-ac", "1", str(out)]
+            "-c:a", "aac", "-aac_coder", AAC_CODER, "-b:a", bitrate, "-ar", "48000", "-ac", "1", str(out)]
 
 
 def mux_args(video_h264: Path, audio_m4a: Path, out: Path, fps: int, title: str = "") -> list[str]:
@@ -263,24 +269,66 @@ def mux_args(video_h264: Path, audio_m4a: Path, out: Path, fps: int, title: str 
             "-movflags", "+faststart", str(out)]
 
 
-# Speech has short peaks far above its loudness; loudnorm's linear mode will not raise the level past
-# the true-peak ceiling, and stops short of the target. A transparent limiter on those peaks first
-# lets the linear gain reach the target (measured: -17.2 LUFS without it, -16.0 with it).
-PEAK_LIMIT = "alimiter=limit=0.5:level=false:attack=5:release=50,"
+# Speech has short peaks far above its loudness; a linear gain would lift them past the true-peak ceiling.
+# A transparent limiter on those peaks first (as loudnorm was given: -17.2 LUFS without it, -16.0 with it),
+# then the gain, then a ceiling limiter a little under the true-peak target, which only trims what the gain
+# lifted over it. `latency=true`: the limiters' look-ahead does not delay the track (the cues keep their times).
+PEAK_LIMIT = "alimiter=limit=0.5:level=false:attack=5:release=50:latency=true,"
+TRUE_PEAK = -1.5  # dBTP, the ceiling of a normalised track
+CEILING_DB = TRUE_PEAK - 0.5  # the sample-peak limit under it: inter-sample peaks of speech stay within 0.5 dB
+LOUDNESS_RANGE = 11.0  # LU, as loudnorm is told for its dynamic mode
 
 
-def loudnorm_measure_args(audio: Path, target: float, limit: bool = True) -> list[str]:
+@dataclass(frozen=True)
+class Loudness:
+    """What ffmpeg's ebur128 filter measured (EBU R128): integrated loudness and its relative gate (LUFS),
+    loudness range (LU), true peak (dBTP, None unless asked for). Silence measures -70 LUFS."""
+
+    integrated: float
+    threshold: float
+    range: float
+    true_peak: float | None = None
+
+
+def ebur128_args(audio: Path, limit: bool = True, peak: bool = True) -> list[str]:
+    """Measure `audio` (after the peak limiter with `limit`) without writing anything. ebur128 works at
+    the file's own rate (4x oversampled for the true peak), where loudnorm resamples to 192 kHz: it
+    measures a 240 s track in a fifth of loudnorm's time."""
     pre = PEAK_LIMIT if limit else ""
     return ["ffmpeg", "-hide_banner", "-nostdin", "-i", str(audio),
-            "-af", f"{pre}loudnorm=I={target}:TP=-1.5:LRA=11:print_format=json", "-f", "null", "-"]
+            "-af", f"{pre}ebur128=peak={'true' if peak else 'none'}:framelog=verbose", "-f", "null", "-"]
 
 
-def loudnorm_apply_args(audio: Path, out: Path, target: float, measured: dict) -> list[str]:
-    """Second loudnorm pass: linear gain from the first pass's measurement, 48 kHz mono PCM."""
-    af = (f"{PEAK_LIMIT}loudnorm=I={target}:TP=-1.5:LRA=11:measured_I={measured['input_i']}:"
-          f"measured_TP={measured['input_tp']}:measured_LRA={measured['input_lra']}:"
-          f"measured_thresh={measured['input_thresh']}:offset={measured['target_offset']}:"
-          "linear=true:print_format=json")
+def gain_args(audio: Path, out: Path, gain_db: float) -> list[str]:
+    """The peak limiter, a linear gain and the ceiling limiter, 48 kHz mono PCM, measured on the way out
+    (ebur128 passes the audio through)."""
+    ceiling = 10 ** (CEILING_DB / 20)
+    af = (f"{PEAK_LIMIT}volume={gain_db:.2f}dB,aresample=48000,"
+          f"alimiter=limit={ceiling:.4f}:level=false:attack=5:release=50:latency=true,"
+          "ebur128=peak=true:framelog=verbose")
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-i", str(audio), "-af", af,
+            "-ar", "48000", "-ac", "1", "-c:a", "pcm_s16le", str(out)]
+
+
+def parse_ebur128(stderr: bytes) -> Loudness:
+    """The summary ebur128 prints when it ends."""
+    text = stderr.decode(errors="replace")
+    at = text.rfind("Summary:")
+    summary = text[at:] if at != -1 else ""
+
+    def value(name: str, unit: str) -> float | None:
+        found = re.search(rf"\b{name}:\s+(-?inf|-?\d+(?:\.\d+)?) {unit}\b", summary)
+        return float(found.group(1)) if found else None
+
+    integrated, threshold, spread = value("I", "LUFS"), value("Threshold", "LUFS"), value("LRA", "LU")
+    if integrated is None or threshold is None or spread is None:
+        raise RenderError(f"ebur128 printed no loudness summary: {tail(stderr)}")
+    return Loudness(integrated, threshold, spread, value("Peak", "dBFS"))
+
+
+def loudnorm_args(audio: Path, out: Path, target: float) -> list[str]:
+    """loudnorm's dynamic mode (for a track a linear gain cannot bring to `target`): 48 kHz mono PCM."""
+    af = f"{PEAK_LIMIT}loudnorm=I={target}:TP={TRUE_PEAK}:LRA={LOUDNESS_RANGE:g}:print_format=json"
     return ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-i", str(audio), "-af", af,
             "-ar", "48000", "-ac", "1", "-c:a", "pcm_s16le", str(out)]
 

@@ -139,10 +139,15 @@ def color_of(prompt: str) -> tuple[int, int, int]:
     return digest[0], digest[1], digest[2]
 
 
-def wav(seconds: float, rate: int = 24000, streaming: bool = True) -> bytes:
-    """A 16-bit mono tone; `streaming` puts placeholder sizes in the header, as OpenAI's TTS does."""
-    t = np.arange(int(seconds * rate)) / rate
-    samples = (0.3 * 32767 * np.sin(2 * np.pi * 220 * t)).astype("<i2").tobytes()
+def wav(seconds: float, rate: int = 24000, streaming: bool = True, voice: np.ndarray | None = None,
+        start: int = 0) -> bytes:
+    """A 16-bit mono tone, or `seconds` of the samples `voice` (int16 at `rate`, looped) from `start` on;
+    `streaming` puts placeholder sizes in the header, as OpenAI's TTS does."""
+    if voice is None:
+        t = np.arange(int(seconds * rate)) / rate
+        samples = (0.3 * 32767 * np.sin(2 * np.pi * 220 * t)).astype("<i2").tobytes()
+    else:
+        samples = np.take(voice, np.arange(start, start + int(seconds * rate)), mode="wrap").astype("<i2").tobytes()
     size = 0xFFFFFFFF if streaming else len(samples)
     fmt = struct.pack("<4sIHHIIHH", b"fmt ", 16, 1, 1, rate, rate * 2, 2, 16)
     riff = 0xFFFFFFFF if streaming else 4 + len(fmt) + 8 + len(samples)

@@ -97,7 +97,7 @@ def narration(context: dg.AssetExecutionContext, brief: Brief, script: Script, s
         parts.append((paths[n], PAUSE_AFTER_SEGMENT if last_of_segment else PAUSE_AFTER_CUE))
 
     track_key = item_key("track", [str(p.name) for p, _ in parts], [pause for _, pause in parts], LOUDNESS_TARGET,
-                         ffmpeg.PEAK_LIMIT)
+                         ffmpeg.PEAK_LIMIT, ffmpeg.TRUE_PEAK, "ebur128")
     normalised = folder.item("narration", track_key, "wav")
     raw = folder.path("narration", "raw.wav")
 
@@ -106,11 +106,12 @@ def narration(context: dg.AssetExecutionContext, brief: Brief, script: Script, s
 
     with failures("narration track"):
         spans, _ = assemble_track(parts, raw)
-        if not normalised.exists():
+        if normalised.exists():  # a re-run: the same cues and pauses were normalised before
+            loudness = measure_loudness(normalised, progress=working)
+        else:
             tmp = normalised.with_name(f".{normalised.name}")
-            normalise_loudness(raw, tmp, progress=working)
+            loudness = normalise_loudness(raw, tmp, progress=working)
             tmp.replace(normalised)
-        loudness = measure_loudness(normalised, progress=working)
     track = folder.path("narration.wav")
     shutil.copyfile(normalised, track)
     raw.unlink(missing_ok=True)
