@@ -96,9 +96,7 @@ def run_args(out: Path, width: int, height: int, fps: int, firsts: list[int]) ->
     forced = ",".join(f"{n / fps:.6f}" for n in firsts)  # ffmpeg rounds each to the nearest frame: frame n
     return ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
             "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-framerate", str(fps),
-            "-i", "pipe:0", *ffmpeg.X264_STILL,
-            "-x264-params", "keyint=1000000:min-keyint=1000000:scenecut=0:repeat-headers=1:aud=1",
-            "-forced-idr", "1", "-force_key_frames", forced, *ffmpeg.BT709, "-f", "h264", str(out)]
+            "-i", "pipe:0", *ffmpeg.X264_STILL, "-x264-params", ffmpeg.REPEATABLE, "-forced-idr", "1", "-force_key_frames", forced, *ffmpeg.BT709, "-f", "h264", str(out)]
 
 
 def encode_runs(runs_: dict[str, Run], maker, width: int, height: int, fps: int, chunk_cache: Path,
@@ -137,10 +135,15 @@ def encode_runs(runs_: dict[str, Run], maker, width: int, height: int, fps: int,
     return total
 
 
+def skip_path(chunk_cache: Path, width: int, height: int, fps: int) -> Path:
+    """Where `skip_frame` keeps the skip frame of these settings."""
+    return chunk_cache / f"{item_key('skip', SKIP_VERSION, width, height, fps, ffmpeg.X264_STILL)}.h264"
+
+
 def skip_frame(chunk_cache: Path, width: int, height: int, fps: int) -> bytes:
     """A P-frame of skipped macroblocks only, from the same encoder settings as the runs (cached): x264's code
     for a flat grey picture repeated, which copies whatever frame comes before it."""
-    path = chunk_cache / f"{item_key('skip', SKIP_VERSION, width, height, fps, ffmpeg.X264_STILL)}.h264"
+    path = skip_path(chunk_cache, width, height, fps)
     if not path.exists():
         flat = (np.full(width * height, 128, np.uint8).tobytes() + np.full(width * height // 2, 128, np.uint8)
                 .tobytes())
@@ -158,6 +161,14 @@ def skip_frame(chunk_cache: Path, width: int, height: int, fps: int) -> bytes:
                               "word stills")
         atomic_write(path, units[1])
     return path.read_bytes()
+
+
+def still_chunk(idr: bytes, skip: bytes, frames: int) -> bytes:
+    """A still's chunk: its IDR frame, then `frames` - 1 re-stamped copies of the skip frame."""
+    try:
+        return b"".join(build_run(idr, skip, [], [frames], parameters([idr])))
+    except StreamError as e:
+        raise RenderError(f"cannot repeat a still's frame: {e}") from e
 
 
 def assemble(run: Run, units: list[bytes], skip: bytes) -> bytes:

@@ -33,7 +33,7 @@ from pipeline.render.timing import frame_spans
 from pipeline.store import atomic_write, file_digest, item_key
 
 CHUNK_FRAMES = 20
-RENDER_VERSION = 3  # bump when stills or encoder settings change, to invalidate cached chunks
+RENDER_VERSION = 4  # bump when stills or encoder settings change, to invalidate cached chunks
 TITLE_LOOK = 2  # in the keys of titled pieces: 2 = the title card in the subtitle font
 
 
@@ -71,7 +71,7 @@ class RenderResult:
     frames: int
     stills: int
     stills_encoded: int
-    encoded_frames: int
+    encoded_frames: int  # frames the still and word encoders analysed (the rest are re-stamped skip frames)
     intro_seconds: float = 0.0
     outro_seconds: float = 0.0
     motion_segments: int = 0
@@ -182,7 +182,7 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
     stills = len(set(keys)) + sum(words.values()) - len(words)
     return RenderResult(path=request.out, frames=total_frames, stills=stills,
                         stills_encoded=len(missing) + encoded_words,
-                        encoded_frames=len(missing) * CHUNK_FRAMES + encoded_words,
+                        encoded_frames=len(missing) + encoded_words,
                         motion_segments=sum(1 for p in pieces if p.motion and p.clip is None),
                         intro_seconds=extra[0], outro_seconds=extra[1])
 
@@ -297,7 +297,8 @@ class StillsAhead:
         self.look.chunk_cache.mkdir(parents=True, exist_ok=True)
         look = self.look
         maker = StillMaker(look.language, self.frame, look.logo, look.title, look.subtitles)
-        encoder = ffmpeg.Running(ffmpeg.chunk_encode_args(self._raw, look.width, look.height, look.fps, CHUNK_FRAMES),
+        self._skip = karaoke.skip_frame(look.chunk_cache, look.width, look.height, look.fps)
+        encoder = ffmpeg.Running(ffmpeg.chunk_encode_args(self._raw, look.width, look.height, look.fps),
                                  "encoding still chunks ahead", stdin=True)
 
         def stills():
@@ -328,7 +329,7 @@ class StillsAhead:
         self._encoder = None
         if self._error is not None:
             raise self._error
-        _store_chunks(self._raw, self.keys, self.look.chunk_cache)
+        _store_chunks(self._raw, self.keys, self.look.chunk_cache, self._skip)
         return len(self.keys)
 
     def abort(self) -> None:
@@ -399,9 +400,9 @@ def _encode_chunks(request: RenderRequest, frame: Frame, missing: dict[str, Piec
     if not missing:
         return
     raw = request.work_dir / "chunks.h264"
-    args = ffmpeg.chunk_encode_args(raw, request.width, request.height, request.fps, CHUNK_FRAMES)
+    skip = karaoke.skip_frame(request.chunk_cache, request.width, request.height, request.fps)
+    args = ffmpeg.chunk_encode_args(raw, request.width, request.height, request.fps)
     encoder = ffmpeg.Running(args, "encoding video chunks", stdin=True, progress=True)
-    total = len(missing) * CHUNK_FRAMES
     maker = StillMaker(request.language, frame, request.logo, request.title, request.subtitles)
 
     def stills():
@@ -409,17 +410,18 @@ def _encode_chunks(request: RenderRequest, frame: Frame, missing: dict[str, Piec
             work.at(n * CHUNK_FRAMES, f"encoding still {n + 1} of {len(missing)}")
             yield maker.frame(piece.shots[0].image, piece.shots[0].text, piece.titled > 0)
 
-    encoder.feed(stills(), lambda t: work.at(t.frames, f"encoding video chunks: frame {t.frames} of {total}"))
-    work.add(total)
-    _store_chunks(raw, list(missing), request.chunk_cache)
+    encoder.feed(stills(), lambda t: work.at(t.frames * CHUNK_FRAMES,
+                                             f"encoding video chunks: still {t.frames} of {len(missing)}"))
+    work.add(len(missing) * CHUNK_FRAMES)
+    _store_chunks(raw, list(missing), request.chunk_cache, skip)
 
 
-def _store_chunks(raw: Path, keys: list[str], cache: Path) -> None:
-    """Cut the encoder's output `raw` (one still of CHUNK_FRAMES frames per key, in order) into the cache."""
+def _store_chunks(raw: Path, keys: list[str], cache: Path, skip: bytes) -> None:
+    """Cut the encoder's output `raw` (one IDR frame per key, in order) into the cache, each made a chunk of
+    CHUNK_FRAMES frames by the skip frame."""
     units = split_access_units(raw.read_bytes())
-    if len(units) != len(keys) * CHUNK_FRAMES:
-        raise RenderError(f"the encoder returned {len(units)} frames for {len(keys) * CHUNK_FRAMES}: "
-                          f"cannot cut chunks")
-    for n, key in enumerate(keys):
-        atomic_write(cache / f"{key}.h264", b"".join(units[n * CHUNK_FRAMES:(n + 1) * CHUNK_FRAMES]))
+    if len(units) != len(keys):
+        raise RenderError(f"the encoder returned {len(units)} frames for {len(keys)} stills: cannot cut chunks")
+    for key, unit in zip(keys, units):
+        atomic_write(cache / f"{key}.h264", karaoke.still_chunk(unit, skip, CHUNK_FRAMES))
     raw.unlink(missing_ok=True)
