@@ -15,6 +15,7 @@ import dagster as dg
 from pydantic import BaseModel, Field
 
 from pipeline.providers.errors import MissingEngine, PermanentProviderError, TransientProviderError
+from pipeline.render import ffmpeg
 
 if TYPE_CHECKING:
     from piper import PiperVoice
@@ -57,11 +58,6 @@ class SpeechProvider(dg.ConfigurableResource):
         return SPEECH_RATES.get(language, 2.6)
 
 
-def _disk_is_full(folder: Path) -> bool:
-    try:
-        return os.statvfs(folder).f_bavail == 0
-    except OSError:
-        return False
 
 
 @functools.cache
@@ -164,7 +160,7 @@ class OfflineSpeech(SpeechProvider):
         try:
             seconds, rate = wav_duration(out_path)
         except (EOFError, wave.Error) as e:  # a truncated file: espeak-ng exits 0 on a full disk
-            if _disk_is_full(out_path.parent):
+            if ffmpeg.no_space(out_path.parent):
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out_path)) from e
             raise PermanentProviderError(self.name, f"{engine} wrote no readable audio for {text[:40]!r}",
                                          role="speech", kind="invalid_output") from e
@@ -199,7 +195,7 @@ class OfflineSpeech(SpeechProvider):
             raise TransientProviderError(self.name, "espeak-ng timed out after 120 s", role="speech",
                                          kind="timeout") from e
         except subprocess.CalledProcessError as e:
-            if _disk_is_full(out_path.parent):  # espeak-ng says only that it could not write: name the cause
+            if ffmpeg.no_space(out_path.parent):  # espeak-ng says only that it could not write: name the cause
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out_path)) from e
             raise PermanentProviderError(
                 self.name, f"espeak-ng failed for voice {voice!r}: {e.stderr.decode(errors='replace').strip()}",

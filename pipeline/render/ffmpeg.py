@@ -5,6 +5,7 @@ runs and the caller is called back at least every second, so a long render is ne
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -78,6 +79,14 @@ def run(args: list[str], what: str, timeout: float = 3600,
         raise failure(what, e.returncode, e.stderr, args) from e
     except subprocess.TimeoutExpired as e:
         raise RenderError(f"{what} did not finish within {timeout:.0f} s") from e
+
+
+def no_space(folder: Path) -> bool:
+    """Whether the file system of `folder` has no block left for this user."""
+    try:
+        return os.statvfs(folder).f_bavail == 0
+    except OSError:
+        return False
 
 
 def failure(what: str, code: int, stderr: bytes | None, args: list[str]) -> RenderError:

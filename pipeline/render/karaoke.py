@@ -154,6 +154,10 @@ def skip_frame(chunk_cache: Path, width: int, height: int, fps: int) -> bytes:
             units = split_access_units(tmp.read_bytes())
         except subprocess.CalledProcessError as e:
             raise ffmpeg.failure("encoding a repeat frame", e.returncode, e.stderr, []) from e
+        except ValueError as e:  # ffmpeg can exit 0 having written nothing to a full disk
+            if ffmpeg.no_space(path.parent):
+                raise ffmpeg.DiskFull("encoding a repeat frame", "No space left on device", tmp) from e
+            raise RenderError(f"encoding a repeat frame gave no H.264 stream: {e}") from e
         finally:
             tmp.unlink(missing_ok=True)
         if len(units) != 2 or not is_skip(units[1], (width // 16) * (height // 16)):
