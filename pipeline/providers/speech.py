@@ -58,8 +58,6 @@ class SpeechProvider(dg.ConfigurableResource):
         return SPEECH_RATES.get(language, 2.6)
 
 
-
-
 @functools.cache
 def espeak_voices() -> frozenset[str]:
     """Names espeak-ng accepts after -v: language codes, voice names and variants (empty if not installed)."""

@@ -96,7 +96,8 @@ def run_args(out: Path, width: int, height: int, fps: int, firsts: list[int]) ->
     forced = ",".join(f"{n / fps:.6f}" for n in firsts)  # ffmpeg rounds each to the nearest frame: frame n
     return ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
             "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-framerate", str(fps),
-            "-i", "pipe:0", *ffmpeg.X264_STILL, "-x264-params", ffmpeg.REPEATABLE, "-forced-idr", "1", "-force_key_frames", forced, *ffmpeg.BT709, "-f", "h264", str(out)]
+            "-i", "pipe:0", *ffmpeg.X264_STILL, "-x264-params", ffmpeg.REPEATABLE, "-forced-idr", "1",
+            "-force_key_frames", forced, *ffmpeg.BT709, "-f", "h264", str(out)]
 
 
 def encode_runs(runs_: dict[str, Run], maker, width: int, height: int, fps: int, chunk_cache: Path,

@@ -138,7 +138,8 @@ def render_slideshow(request: RenderRequest, progress: ProgressFn | None = None)
     audio_in = mix_clip_sound(pieces, audio_in, request.work_dir, request.chunk_cache, request.fps,
                               len(clips[0].units) / request.fps if clips[0] else 0.0)  # clips' own sound, if kept
     mixed = request.mix is not None and request.mix.needed  # music, or another loudness: the final mix
-    track = item_key("aac", RENDER_VERSION, ffmpeg.AAC_CODER, file_digest(audio_in), *([request.mix.key()] if mixed else []))
+    track = item_key("aac", RENDER_VERSION, ffmpeg.AAC_CODER, file_digest(audio_in),
+                     *([request.mix.key()] if mixed else []))
     audio_out = request.chunk_cache / f"{track}.m4a"
     audio = None
     if not audio_out.exists():  # a re-render whose narration did not change reuses the encoded track
